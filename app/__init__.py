@@ -1,0 +1,1 @@
+"""FastAPI Notebook Kit: the application the lessons build, one layer at a time."""

@@ -1,0 +1,29 @@
+"""Start-up data: the first superuser, created once even when several workers start together."""
+
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.config import Settings
+from app.exceptions import Conflict
+from app.repositories.user_repository import UserRepository
+from app.schemas.user import UserCreate
+from app.services.user_service import UserService
+
+logger = logging.getLogger(__name__)
+
+
+async def ensure_first_superuser(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    email, username = settings.first_superuser_email, settings.first_superuser_username
+    password = settings.first_superuser_password
+    if not (email and username and password):
+        return
+    data = UserCreate(email=email, username=username, password=password.get_secret_value())
+    async with sessionmaker() as session:
+        try:
+            await UserService(UserRepository(session)).register(data, is_superuser=True)
+        except Conflict:
+            return  # already there (or another worker just created it)
+    logger.info("created first superuser %s", username)

@@ -1,0 +1,116 @@
+"""Application settings, read once from the environment (and an optional .env file)."""
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal, Self
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Environment = Literal["local", "test", "production"]
+
+MIN_SECRET_LENGTH = 32
+# Values people paste from examples and forget to change: never accepted in production.
+PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "your-secret-key", "supersecret"}
+
+
+class Settings(BaseSettings):
+    """Every setting has a safe local default, except the secrets production must provide."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    app_name: str = "FastAPI Notebook Kit"
+    environment: Environment = "local"
+
+    secret_key: SecretStr | None = None
+    secret_key_file: Path = Path(".secret_key")
+    access_token_expire_minutes: int = Field(default=30, ge=1, le=60 * 24 * 7)
+
+    database_url: str = "sqlite+aiosqlite:///./app.db"
+    database_echo: bool = False
+
+    allowed_origins: Annotated[list[str], NoDecode] = ["http://localhost:3000"]
+    cors_allow_credentials: bool = True
+    docs_enabled: bool | None = None
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+
+    first_superuser_email: str | None = None
+    first_superuser_username: str | None = None
+    first_superuser_password: SecretStr | None = None
+
+    login_limit_per_account: str = "5/15 minutes"
+    login_limit_per_ip: str = "50/15 minutes"
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        # ALLOWED_ORIGINS=https://a.example,https://b.example reads better than JSON.
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _check_secrets_and_cors(self) -> Self:
+        if self.environment == "production":
+            problems = production_problems(self)
+            if problems:
+                raise ValueError("unsafe production settings: " + "; ".join(problems))
+        elif self.secret_key is None:
+            self.secret_key = SecretStr(
+                _local_secret(self.secret_key_file)
+                if self.environment == "local"
+                else secrets.token_urlsafe(48)
+            )
+        return self
+
+    @property
+    def docs_on(self) -> bool:
+        """Interactive docs: on while developing, off in production unless asked for."""
+        if self.docs_enabled is not None:
+            return self.docs_enabled
+        return self.environment != "production"
+
+    @property
+    def jwt_secret(self) -> str:
+        assert self.secret_key is not None  # set by the validator in every environment
+        return self.secret_key.get_secret_value()
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """What makes these settings unsafe to serve real users (empty when they are fine)."""
+    problems = []
+    key = settings.secret_key.get_secret_value() if settings.secret_key else ""
+    if not key:
+        problems.append("SECRET_KEY is missing")
+    elif len(key) < MIN_SECRET_LENGTH:
+        problems.append(f"SECRET_KEY is shorter than {MIN_SECRET_LENGTH} characters")
+    elif key.lower() in PLACEHOLDER_SECRETS or key.lower().startswith("change"):
+        problems.append("SECRET_KEY is a placeholder")
+    if "*" in settings.allowed_origins and settings.cors_allow_credentials:
+        problems.append("ALLOWED_ORIGINS='*' cannot be combined with credentials")
+    return problems
+
+
+def _local_secret(path: Path) -> str:
+    """Read the local signing key, creating it once so restarts and workers share it."""
+    if not path.exists():
+        draft = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        draft.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+        draft.chmod(0o600)
+        try:
+            # link() is atomic and refuses to overwrite: when several workers start
+            # together, exactly one key wins and every worker reads that one.
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text(encoding="utf-8").strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment once."""
+    return Settings()

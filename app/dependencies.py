@@ -1,0 +1,68 @@
+"""Shared dependencies, with the Annotated aliases routers use (SessionDep, CurrentUser...)."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.database import get_db
+from app.exceptions import PermissionDenied
+from app.models import User
+from app.rate_limit import LoginRateLimiter
+from app.repositories.item_repository import ItemRepository
+from app.repositories.user_repository import UserRepository
+from app.services.item_service import ItemService
+from app.services.user_service import UserService
+from app.utils.security import decode_access_token
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token")
+
+
+def get_app_settings(request: Request) -> Settings:
+    """The settings this app was built with (tests and notebooks pass their own)."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_login_limiter(request: Request) -> LoginRateLimiter:
+    limiter: LoginRateLimiter = request.app.state.login_limiter
+    return limiter
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_db)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+LoginLimiterDep = Annotated[LoginRateLimiter, Depends(get_login_limiter)]
+
+
+def get_user_service(session: SessionDep) -> UserService:
+    return UserService(UserRepository(session))
+
+
+def get_item_service(session: SessionDep) -> ItemService:
+    return ItemService(ItemRepository(session))
+
+
+UserServiceDep = Annotated[UserService, Depends(get_user_service)]
+ItemServiceDep = Annotated[ItemService, Depends(get_item_service)]
+
+
+async def get_current_user(
+    token: Annotated[str, Depends(oauth2_scheme)], users: UserServiceDep, settings: SettingsDep
+) -> User:
+    """The active user named by the bearer token; InvalidCredentials (401) otherwise."""
+    user_id = decode_access_token(token, settings.jwt_secret)
+    return await users.get_active(user_id)
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def get_current_superuser(user: CurrentUser) -> User:
+    if not user.is_superuser:
+        raise PermissionDenied
+    return user
+
+
+CurrentSuperuser = Annotated[User, Depends(get_current_superuser)]

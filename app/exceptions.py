@@ -1,0 +1,46 @@
+"""Domain errors: what went wrong, in the application's words (HTTP comes later)."""
+
+
+class DomainError(Exception):
+    """Base class; `detail` is the sentence a client may read."""
+
+    detail = "Request failed"
+
+    def __init__(self, detail: str | None = None) -> None:
+        if detail is not None:
+            self.detail = detail
+        super().__init__(self.detail)
+
+
+class NotFound(DomainError):
+    detail = "Not found"
+
+
+class PermissionDenied(DomainError):
+    detail = "Not enough permissions"
+
+
+class Conflict(DomainError):
+    detail = "Already exists"
+
+
+class EmailAlreadyRegistered(Conflict):
+    detail = "Email already registered"
+
+
+class UsernameAlreadyTaken(Conflict):
+    detail = "Username already taken"
+
+
+class InvalidCredentials(DomainError):
+    """Bad token, unknown user, wrong password or inactive account: one answer for all."""
+
+    detail = "Could not validate credentials"
+
+
+class TooManyLoginAttempts(DomainError):
+    detail = "Too many failed login attempts, try again later"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__()
+        self.retry_after = retry_after

@@ -1,0 +1,72 @@
+"""The application factory: `create_app(settings)` builds an app; uvicorn serves `app`."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
+
+from app.bootstrap import ensure_first_superuser
+from app.config import Settings, get_settings
+from app.database import create_engine, create_sessionmaker, create_tables
+from app.error_handlers import register_error_handlers
+from app.middleware import BodySizeLimitMiddleware
+from app.rate_limit import LoginRateLimiter
+from app.routers import auth, health, items, users
+
+API_PREFIX = "/api/v1"
+VERSION = "1.0.0"
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Open long-lived resources at start-up, close them at shutdown."""
+    settings: Settings = app.state.settings
+    engine = create_engine(settings.database_url, echo=settings.database_echo)
+    if settings.environment != "production":
+        await create_tables(engine)  # production runs migrations instead
+    app.state.engine = engine
+    app.state.sessionmaker = create_sessionmaker(engine)
+    app.state.login_limiter = LoginRateLimiter.in_memory(
+        settings.login_limit_per_account, settings.login_limit_per_ip
+    )
+    await ensure_first_superuser(app.state.sessionmaker, settings)
+    try:
+        yield
+    finally:
+        await engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app: FastAPI
+    if settings.docs_on:
+        # Swagger UI and ReDoc served from the installed package: no CDN, works offline.
+        app = FastAPIOffline(title=settings.app_name, version=VERSION, lifespan=lifespan)
+    else:
+        app = FastAPI(
+            title=settings.app_name,
+            version=VERSION,
+            lifespan=lifespan,
+            docs_url=None,
+            redoc_url=None,
+            openapi_url=None,
+        )
+    app.state.settings = settings
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.allowed_origins,
+        allow_credentials=settings.cors_allow_credentials,
+        allow_methods=["GET", "POST", "PATCH", "DELETE"],
+        allow_headers=["Authorization", "Content-Type"],
+    )
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    register_error_handlers(app)
+    for module in (auth, users, items):
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(health.router)
+    return app
+
+
+app = create_app()

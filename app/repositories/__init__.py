@@ -1,0 +1,1 @@
+"""Repositories: the only layer that talks to the database."""

@@ -1,0 +1,61 @@
+"""Queries on users. SQLAlchemy expressions only: every value is a bound parameter."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import User
+
+
+class UserRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, user_id: int) -> User | None:
+        return await self.session.get(User, user_id)
+
+    async def get_by_email(self, email: str) -> User | None:
+        result = await self.session.execute(select(User).where(User.email == email.lower()))
+        return result.scalar_one_or_none()
+
+    async def get_by_username(self, username: str) -> User | None:
+        # The seed calls this method but never defines it.
+        result = await self.session.execute(
+            select(User).where(func.lower(User.username) == username.lower())
+        )
+        return result.scalar_one_or_none()
+
+    async def get_by_login(self, login: str) -> User | None:
+        """A user by username or by email, whichever the login names."""
+        login = login.lower()
+        result = await self.session.execute(
+            select(User).where(or_(User.email == login, func.lower(User.username) == login))
+        )
+        return result.scalars().first()
+
+    async def list(self, *, skip: int, limit: int) -> Sequence[User]:
+        result = await self.session.execute(
+            select(User).order_by(User.id).offset(skip).limit(limit)
+        )
+        return result.scalars().all()
+
+    async def create(self, **fields: Any) -> User:
+        user = User(**fields)
+        self.session.add(user)
+        await self.session.commit()
+        return user
+
+    async def update(self, user: User, **fields: Any) -> User:
+        for name, value in fields.items():
+            setattr(user, name, value)
+        await self.session.commit()
+        return user
+
+    async def delete(self, user: User) -> None:
+        await self.session.delete(user)
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        await self.session.rollback()

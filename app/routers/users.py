@@ -1,0 +1,55 @@
+"""User accounts: register, read, change, delete."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from app.dependencies import CurrentUser, UserServiceDep
+from app.models import User
+from app.schemas.common import error_responses
+from app.schemas.user import UserCreate, UserResponse, UserUpdate
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+Skip = Annotated[int, Query(ge=0)]
+Limit = Annotated[int, Query(ge=1, le=100)]
+
+
+@router.post("/", status_code=status.HTTP_201_CREATED, responses=error_responses(409))
+async def register(data: UserCreate, users: UserServiceDep) -> UserResponse:
+    user = await users.register(data)
+    return UserResponse.model_validate(user)
+
+
+@router.get("/", responses=error_responses(401, 403))
+async def list_users(
+    actor: CurrentUser, users: UserServiceDep, skip: Skip = 0, limit: Limit = 100
+) -> list[UserResponse]:
+    """Every account, for superusers only (the seed listed every email to anyone)."""
+    return [UserResponse.model_validate(u) for u in await users.list(actor, skip=skip, limit=limit)]
+
+
+@router.get("/me", responses=error_responses(401))
+async def read_me(actor: CurrentUser) -> UserResponse:
+    return UserResponse.model_validate(actor)
+
+
+@router.get("/{user_id}", responses=error_responses(401, 403, 404))
+async def read_user(user_id: int, actor: CurrentUser, users: UserServiceDep) -> UserResponse:
+    return UserResponse.model_validate(await users.get(actor, user_id))
+
+
+@router.patch("/{user_id}", responses=error_responses(401, 403, 404, 409))
+async def update_user(
+    user_id: int, data: UserUpdate, actor: CurrentUser, users: UserServiceDep
+) -> UserResponse:
+    user: User = await users.update(actor, user_id, data)
+    return UserResponse.model_validate(user)
+
+
+@router.delete(
+    "/{user_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401, 403, 404)
+)
+async def delete_user(user_id: int, actor: CurrentUser, users: UserServiceDep) -> None:
+    """Delete an account and, with it, every item it owns."""
+    await users.delete(actor, user_id)

@@ -1,0 +1,48 @@
+"""What clients may send about users, and what they get back."""
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from app.schemas.common import InputSchema, PatchSchema
+
+# Emails compare case-insensitively in practice: store them lowercased.
+Email = Annotated[EmailStr, Field(max_length=320), AfterValidator(str.lower)]
+Username = Annotated[
+    str, StringConstraints(min_length=3, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$")
+]
+# An upper bound too: hashing a megabyte-long "password" is a cheap denial of service.
+Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+
+
+class UserCreate(InputSchema):
+    """Registration. No is_superuser, no is_active: clients cannot grant themselves rights."""
+
+    email: Email
+    username: Username
+    password: Password
+
+
+class UserUpdate(PatchSchema):
+    """A partial update. is_superuser is accepted here but only a superuser may send it."""
+
+    email: Email | None = None
+    username: Username | None = None
+    password: Password | None = None
+    is_active: bool | None = None
+    is_superuser: bool | None = None
+
+
+class UserResponse(BaseModel):
+    """A user as the API shows it: never a password, never a hash."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    email: str
+    username: str
+    is_active: bool
+    is_superuser: bool
+    created_at: datetime
+    updated_at: datetime

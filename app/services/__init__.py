@@ -1,0 +1,1 @@
+"""Services: the application's rules. They raise domain errors, never HTTP ones."""
