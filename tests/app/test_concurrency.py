@@ -1,0 +1,61 @@
+"""Concurrency: duplicate races end in 409, and hashing never blocks the event loop."""
+
+import asyncio
+import time
+
+import httpx
+import pytest
+
+from app.utils import security
+from tests.conftest import PASSWORD, Register
+
+
+async def test_twenty_concurrent_duplicate_registrations(client: httpx.AsyncClient) -> None:
+    body = {"email": "same@example.com", "username": "same", "password": PASSWORD}
+    responses = await asyncio.gather(*(client.post("/api/v1/users/", json=body) for _ in range(20)))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201] + [409] * 19
+    assert all("detail" in r.json() for r in responses if r.status_code == 409)
+
+
+async def test_hashing_runs_off_the_event_loop(
+    client: httpx.AsyncClient, register: Register, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    on_loop: list[bool] = []
+    durations: list[float] = []
+    real_verify = security.pwd_context.verify
+
+    def watched_verify(secret: str, hashed: str) -> bool:
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:
+            on_loop.append(False)
+        started = time.perf_counter()
+        try:
+            return bool(real_verify(secret, hashed))
+        finally:
+            durations.append(time.perf_counter() - started)
+
+    await register("alice")
+    monkeypatch.setattr(security.pwd_context, "verify", watched_verify)
+
+    async def health_latencies() -> list[float]:
+        latencies = []
+        while len(durations) < 8:
+            started = time.perf_counter()
+            assert (await client.get("/health")).status_code == 200
+            latencies.append(time.perf_counter() - started)
+            await asyncio.sleep(0)
+        return latencies
+
+    form = {"username": "alice", "password": PASSWORD}
+    logins = [client.post("/api/v1/auth/token", data=form) for _ in range(8)]
+    *answers, latencies = await asyncio.gather(*logins, health_latencies())
+
+    assert all(r.status_code == 200 for r in answers)
+    # Every verify ran in a worker thread, none on the event loop's thread...
+    assert on_loop == [False] * 8
+    # ...so /health kept answering while the hashes were computed: no request waited for
+    # anything near the total hashing work (it would, were the loop doing the hashing).
+    assert latencies and max(latencies) < sum(durations) / 2, (latencies, durations)

@@ -1,0 +1,106 @@
+"""Fixtures shared by the whole suite: settings, a fresh database, the app and a client."""
+
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+# Importing app.main builds the module-level app from the environment; in "test" no key
+# file is written into the checkout.
+os.environ.setdefault("ENVIRONMENT", "test")
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from app.config import Settings
+from app.database import Base
+from app.main import create_app
+
+# Every user the helpers create has this password.
+PASSWORD = "correct-horse-battery"
+
+
+def _database_params() -> list[object]:
+    postgres = pytest.mark.skipif(
+        not os.environ.get("TEST_DATABASE_URL"), reason="TEST_DATABASE_URL is not set"
+    )
+    return ["sqlite", pytest.param("postgresql", marks=postgres)]
+
+
+@pytest.fixture(params=_database_params())
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh, empty database for each test: a SQLite file, or PostgreSQL wiped clean."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+        return
+    url = os.environ["TEST_DATABASE_URL"]
+    engine = create_async_engine(url)
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.drop_all)
+    await engine.dispose()
+    yield url
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        environment="test",
+        database_url=database_url,
+        secret_key_file=tmp_path / "secret_key",
+        first_superuser_email="root@example.com",
+        first_superuser_username="root",
+        first_superuser_password=PASSWORD,
+    )
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """The app with its lifespan running (tables, limiter and first superuser are ready)."""
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
+Register = Callable[..., Awaitable[dict[str, object]]]
+Login = Callable[[str], Awaitable[dict[str, str]]]
+
+
+@pytest.fixture
+def register(client: httpx.AsyncClient) -> Register:
+    """register("alice") creates alice@example.com with PASSWORD and returns the user."""
+
+    async def _register(username: str, **extra: object) -> dict[str, object]:
+        body = {"email": f"{username}@example.com", "username": username, "password": PASSWORD}
+        response = await client.post("/api/v1/users/", json=body | extra)
+        assert response.status_code == 201, response.text
+        user: dict[str, object] = response.json()
+        return user
+
+    return _register
+
+
+@pytest.fixture
+def login(client: httpx.AsyncClient) -> Login:
+    """login("alice") returns the Authorization header for that user."""
+
+    async def _login(username: str) -> dict[str, str]:
+        form = {"username": username, "password": PASSWORD}
+        response = await client.post("/api/v1/auth/token", data=form)
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+    return _login
+
+
+@pytest.fixture
+async def root_headers(login: Login) -> dict[str, str]:
+    """The seeded first superuser's Authorization header."""
+    return await login("root")
