@@ -14,6 +14,7 @@ import pytest
 from fastapi import FastAPI
 
 from app.config import Settings
+from app.database import create_engine, create_sessionmaker
 from app.main import create_app
 from tests.conftest import Login
 
@@ -24,20 +25,16 @@ async def test_health_reports_the_database(client: httpx.AsyncClient) -> None:
     assert response.json() == {"status": "healthy", "database": "ok"}
 
 
-async def test_health_is_503_when_the_database_is_gone(tmp_path: Path) -> None:
-    settings = Settings(environment="test", database_url=f"sqlite+aiosqlite:///{tmp_path}/h.db")
+async def test_health_is_503_when_the_database_is_gone(settings: Settings) -> None:
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        await app.state.engine.dispose()
-        # Point the app at a database file that cannot be opened.
-        from app.database import create_engine, create_sessionmaker
-
-        broken = create_engine(f"sqlite+aiosqlite:///{tmp_path}/missing/dir/x.db")
-        app.state.sessionmaker = create_sessionmaker(broken)
+        # Swap in an engine for a server that is not there (nothing listens on port 1).
+        gone = create_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+        app.state.sessionmaker = create_sessionmaker(gone)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             response = await client.get("/health")
-        await broken.dispose()
+        await gone.dispose()
     assert response.status_code == 503
     assert response.json() == {"status": "unhealthy", "database": "unavailable"}
 
