@@ -1,0 +1,1 @@
+"""The kit's own tooling: build app/ from the lessons, prepare workspaces, check stages."""

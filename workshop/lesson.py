@@ -1,0 +1,192 @@
+"""What a lesson notebook calls: `setup(N)` first, `check(N)` last, `AppClient` in between."""
+
+import importlib
+import os
+import sys
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from workshop import build, paths, stages
+from workshop.notebooks import Lesson, writefile_cells
+
+WORKSPACE_ENV = "KIT_WORKSPACE"
+_fingerprint: tuple[tuple[str, int, int], ...] = ()
+_root: Path | None = None
+
+
+def setup(number: int) -> Path:
+    """Prepare the workspace for lesson `number` and make it the current directory.
+
+    Files written by earlier lessons are restored when missing (or still at an older
+    lesson's version); your own edits are kept. With KIT_WORKSPACE set, the lesson runs in
+    a fresh folder under it instead (the test suite does this to keep the checkout clean).
+    """
+    global _root
+    source = paths.find_root()
+    root = source
+    if os.environ.get(WORKSPACE_ENV):
+        root = Path(os.environ[WORKSPACE_ENV]) / f"lesson_{number:02d}"
+        root.mkdir(parents=True, exist_ok=True)
+    lessons = paths.lessons(source)
+    restored = restore_stages(lessons, root, number - 1)
+    for current in (lesson for lesson in lessons if lesson.number == number):
+        # %%writefile does not create folders: make the ones this lesson writes into.
+        for write in writefile_cells(current):
+            (root / write.path).parent.mkdir(parents=True, exist_ok=True)
+    os.chdir(root)
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    _root = root
+    _forget_app_modules()
+    _watch_for_changes()
+    earlier = [lesson for lesson in lessons if lesson.number < number]
+    where = "a scratch folder (KIT_WORKSPACE)" if root != source else str(root)
+    print(f"Lesson {number:02d}: working in {where}")
+    if earlier:
+        print(f"Stages {earlier[0].number:02d}-{earlier[-1].number:02d} are in place", end="")
+        print(f" ({len(restored)} file(s) restored: {', '.join(restored)})." if restored else ".")
+    return root
+
+
+def restore_stages(lessons: list[Lesson], root: Path, upto: int) -> list[str]:
+    """Bring lessons <= upto into root: files missing, or still at an older lesson's version."""
+    if upto < 0:
+        return []
+    wanted = build.replay(lessons, upto)
+    versions = build.history(lessons)
+    stale = {}
+    for relative, content in wanted.items():
+        target = root / relative
+        if not target.exists():
+            stale[relative] = content
+        else:
+            current = target.read_text(encoding="utf-8")
+            older = versions.get(relative, [])
+            if (
+                current != content
+                and current in older
+                and older.index(current) < older.index(content)
+            ):
+                stale[relative] = content
+    return build.write(stale, root)
+
+
+def check(number: int) -> bool:
+    """Run stage `number`'s tests against the workspace's app and say how it went."""
+    if number == 0:
+        return _check_environment()
+    root = _root or paths.find_root()
+    results, output = stages.run_stages(root, [number])
+    result = results[number]
+    total = len(result.passed) + len(result.failed)
+    if result.ok:
+        print(f"Stage {number:02d} passed: {len(result.passed)} of {total} checks.")
+        print("Your app is ready for the next lesson.")
+    else:
+        print(
+            f"Stage {number:02d} is not there yet: {len(result.failed)} of {total} checks failed:"
+        )
+        for name in result.failed:
+            print(f"  - {name}")
+        print("Re-run this lesson's %%writefile cells (or `python -m workshop build --upto")
+        print(f"{number}` to restore the reference files), then run this cell again.")
+        tail = "\n".join(output.strip().splitlines()[-15:])
+        print("\nLast lines of the test output:\n" + tail)
+    return result.ok
+
+
+REQUIRED = ["fastapi", "starlette", "pydantic", "pydantic_settings", "sqlalchemy", "httpx"]
+
+
+def _check_environment() -> bool:
+    from importlib.metadata import PackageNotFoundError, version
+
+    ok = sys.version_info >= (3, 11)
+    print(f"Python {sys.version.split()[0]}: {'ok' if ok else 'too old, 3.11+ needed'}")
+    for package in REQUIRED:
+        try:
+            print(f"{package} {version(package.replace('_', '-'))}: ok")
+        except PackageNotFoundError:
+            print(f"{package}: missing (pip install -e '.[dev]')")
+            ok = False
+    print("Environment ready." if ok else "Environment incomplete: fix the lines above.")
+    return ok
+
+
+class AppClient(httpx.AsyncClient):
+    """An in-process client for `app` that also runs its lifespan (start-up, shutdown).
+
+    `client = await AppClient(app).start()` ... `await client.aclose()`, or
+    `async with AppClient(app) as client: ...`. Requests never touch the network.
+    """
+
+    def __init__(self, app: Any, base_url: str = "http://test") -> None:
+        super().__init__(transport=httpx.ASGITransport(app=app), base_url=base_url)
+        self.app = app
+        self._lifespan: Any = None
+
+    async def start(self) -> "AppClient":
+        self._lifespan = self.app.router.lifespan_context(self.app)
+        await self._lifespan.__aenter__()
+        return self
+
+    async def aclose(self) -> None:
+        await super().aclose()
+        if self._lifespan is not None:
+            lifespan, self._lifespan = self._lifespan, None
+            await lifespan.__aexit__(None, None, None)
+
+    async def __aenter__(self) -> "AppClient":
+        await super().__aenter__()
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc: BaseException | None = None,
+        tb: TracebackType | None = None,
+    ) -> None:
+        await self.aclose()
+
+
+def _app_files() -> tuple[tuple[str, int, int], ...]:
+    if _root is None:
+        return ()
+    found = []
+    for path in sorted((_root / "app").rglob("*.py")):
+        stat = path.stat()
+        found.append((str(path), stat.st_mtime_ns, stat.st_size))
+    return tuple(found)
+
+
+def _forget_app_modules() -> None:
+    """Drop imported app.* modules so the next import reads the files as they are now.
+
+    All of them at once: SQLAlchemy models must be defined again on a fresh Base, never
+    twice on the same one (which is why autoreload and models do not mix).
+    """
+    global _fingerprint
+    for name in [m for m in sys.modules if m == "app" or m.startswith("app.")]:
+        del sys.modules[name]
+    importlib.invalidate_caches()
+    _fingerprint = _app_files()
+
+
+def _before_cell(*_: object) -> None:
+    if _app_files() != _fingerprint:
+        _forget_app_modules()
+
+
+def _watch_for_changes() -> None:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    if _before_cell not in shell.events.callbacks["pre_run_cell"]:
+        shell.events.register("pre_run_cell", _before_cell)

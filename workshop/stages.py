@@ -1,0 +1,82 @@
+"""Running the stage tests against a workspace's app and summarizing them per stage."""
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from workshop.paths import stage_tests_dir
+
+STAGE_FILE = re.compile(r"test_stage_(\d{2})_\w+")
+
+
+@dataclass
+class StageResult:
+    stage: int
+    passed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.passed) and not self.failed
+
+
+def stage_files(root: Path) -> dict[int, Path]:
+    files = {}
+    for path in sorted(stage_tests_dir(root).glob("test_stage_*.py")):
+        match = STAGE_FILE.match(path.stem)
+        if match:
+            files[int(match.group(1))] = path
+    return files
+
+
+def run_stages(root: Path, stages: list[int]) -> tuple[dict[int, StageResult], str]:
+    """Run the given stages' tests with root's `app` first on the path; return results, output."""
+    files = stage_files(root)
+    missing = [n for n in stages if n not in files]
+    if missing:
+        raise ValueError(f"no stage tests for stage(s) {missing}")
+    results = {n: StageResult(n) for n in stages}
+    tests_dir = stage_tests_dir(root)
+    with tempfile.TemporaryDirectory(prefix="kit-check-") as scratch:
+        report = Path(scratch) / "report.xml"
+        command = [
+            sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+            "--import-mode=importlib", "-c", str(tests_dir / "pytest.ini"),
+            "--rootdir", str(tests_dir), f"--junitxml={report}",
+            *(str(files[n]) for n in stages),
+        ]  # fmt: skip
+        python_path = os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))
+        env = os.environ | {"PYTHONPATH": python_path}
+        run = subprocess.run(
+            command, cwd=root, env=env, capture_output=True, text=True, timeout=900, check=False
+        )
+        output = run.stdout + run.stderr
+        if report.exists():
+            _read_report(report, results)
+    for result in results.values():
+        if not (result.passed or result.failed or result.skipped):
+            result.failed.append("tests could not run (see the output)")
+    return results, output
+
+
+def _read_report(report: Path, results: dict[int, StageResult]) -> None:
+    # The report is the one our own pytest run just wrote, not untrusted input.
+    for case in ET.parse(report).iter("testcase"):  # noqa: S314
+        where = f"{case.get('classname', '')}.{case.get('name', '')}"
+        match = STAGE_FILE.search(where)
+        if not match or int(match.group(1)) not in results:
+            continue
+        result = results[int(match.group(1))]
+        name = case.get("name", "?")
+        if case.find("failure") is not None or case.find("error") is not None:
+            result.failed.append(name)
+        elif case.find("skipped") is not None:
+            result.skipped.append(name)
+        else:
+            result.passed.append(name)
