@@ -154,6 +154,9 @@ async def _assert_one_root(app: FastAPI) -> None:
     assert users.json()[0]["is_superuser"] is True
 
 
+KIT = str(Path(__file__).parents[2])
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -161,13 +164,13 @@ def _free_port() -> int:
 
 
 def test_uvicorn_starts_with_zero_configuration(tmp_path: Path) -> None:
-    """The README's promise: `uvicorn app.main:app` in an empty folder, no .env, no server."""
+    """The README's promise: `uvicorn app.main:app`, no .env, no server (data lands in cwd)."""
     port = _free_port()
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("DATABASE", "SECRET", "ENVIRON"))
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(port)],
+        [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(port), "--app-dir", KIT],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,

@@ -80,6 +80,7 @@ def test_production_start_fails_with_a_clear_message(tmp_path: Path) -> None:
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("SECRET")}
     env["ENVIRONMENT"] = "production"
+    env["PYTHONPATH"] = str(Path(__file__).parents[2])
     result = subprocess.run(
         [sys.executable, "-c", "import app.main"],
         cwd=tmp_path,
