@@ -17,7 +17,7 @@ _fingerprint: tuple[tuple[str, int, int], ...] = ()
 _root: Path | None = None
 
 
-def setup(number: int) -> Path:
+def setup(number: int) -> None:
     """Prepare the workspace for lesson `number` and make it the current directory.
 
     Files written by earlier lessons are restored when missing (or still at an older
@@ -48,7 +48,6 @@ def setup(number: int) -> Path:
     if earlier:
         print(f"Stages {earlier[0].number:02d}-{earlier[-1].number:02d} are in place", end="")
         print(f" ({len(restored)} file(s) restored: {', '.join(restored)})." if restored else ".")
-    return root
 
 
 def restore_stages(lessons: list[Lesson], root: Path, upto: int) -> list[str]:
