@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
 
     build_cmd = commands.add_parser(
         "build",
-        help="write app/ (and the other lesson-built files) from the lessons' %%%%writefile cells",
+        help="write app/ (and the other lesson-built files) from the lessons' writefile cells",
         description="Replay the %%writefile cells of the lessons, in order, and write the "
         "files they produce. With --check, write nothing: compare instead, and exit 1 "
         "naming every file that differs, is missing, or is under app/ without any lesson "
