@@ -1,6 +1,8 @@
 """The one place where domain errors become HTTP responses."""
 
 from fastapi import FastAPI, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from app.exceptions import (
@@ -39,5 +41,17 @@ async def handle_domain_error(request: Request, error: Exception) -> JSONRespons
     return JSONResponse({"detail": error.detail}, status_code=status_for(error), headers=headers)
 
 
+async def handle_validation_error(request: Request, error: Exception) -> JSONResponse:
+    """422 with what was wrong and where, but not the rejected values.
+
+    FastAPI's default answer echoes each rejected input: a refused password would travel
+    back in clear text, into proxies, logs and error trackers.
+    """
+    assert isinstance(error, RequestValidationError)
+    details = [{k: v for k, v in e.items() if k != "input"} for e in error.errors()]
+    return JSONResponse({"detail": jsonable_encoder(details)}, status_code=422)
+
+
 def register_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, handle_domain_error)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)

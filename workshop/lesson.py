@@ -73,10 +73,11 @@ def restore_stages(lessons: list[Lesson], root: Path, upto: int) -> list[str]:
     return build.write(stale, root)
 
 
-def check(number: int) -> bool:
+def check(number: int) -> None:
     """Run stage `number`'s tests against the workspace's app and say how it went."""
     if number == 0:
-        return _check_environment()
+        _check_environment()
+        return
     root = _root or paths.find_root()
     results, output = stages.run_stages(root, [number])
     result = results[number]
@@ -94,7 +95,6 @@ def check(number: int) -> bool:
         print(f"{number}` to restore the reference files), then run this cell again.")
         tail = "\n".join(output.strip().splitlines()[-15:])
         print("\nLast lines of the test output:\n" + tail)
-    return result.ok
 
 
 REQUIRED = ["fastapi", "starlette", "pydantic", "pydantic_settings", "sqlalchemy", "httpx"]

@@ -13,7 +13,8 @@ Username = Annotated[
     str, StringConstraints(min_length=3, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$")
 ]
 # An upper bound too: hashing a megabyte-long "password" is a cheap denial of service.
-Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+# Never stripped: the login form sends the password as typed, spaces included.
+Password = Annotated[str, StringConstraints(min_length=8, max_length=128, strip_whitespace=False)]
 
 
 class UserCreate(InputSchema):

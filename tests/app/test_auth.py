@@ -180,3 +180,13 @@ async def test_successful_logins_never_count(limited_app: FastAPI) -> None:
         good = {"username": "bob", "password": PASSWORD}
         statuses = [(await user.post(TOKEN_URL, data=good)).status_code for _ in range(8)]
         assert statuses == [200] * 8
+
+
+async def test_passwords_are_kept_exactly_as_typed(client: httpx.AsyncClient) -> None:
+    spaced = "  correct horse  "
+    body = {"email": "sp@example.com", "username": "spacey", "password": spaced}
+    assert (await client.post("/api/v1/users/", json=body)).status_code == 201
+    ok = await client.post(TOKEN_URL, data={"username": "spacey", "password": spaced})
+    assert ok.status_code == 200
+    trimmed = await client.post(TOKEN_URL, data={"username": "spacey", "password": spaced.strip()})
+    assert trimmed.status_code == 401

@@ -245,3 +245,14 @@ async def test_no_response_ever_contains_a_hash(
         assert response.status_code == 200
         assert "password" not in response.text
         assert "$argon2" not in response.text
+
+
+async def test_validation_errors_never_echo_the_rejected_values(client: httpx.AsyncClient) -> None:
+    secret = "short7!"
+    body = {"email": "x@example.com", "username": "xavier", "password": secret}
+    response = await client.post("/api/v1/users/", json=body)
+    assert response.status_code == 422
+    assert secret not in response.text
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", "password"]
+    assert error["type"] == "string_too_short" and "input" not in error
