@@ -4,6 +4,7 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.cache import Cache
 from app.config import Settings
 from app.exceptions import Conflict
 from app.repositories.user_repository import UserRepository
@@ -14,7 +15,7 @@ logger = logging.getLogger(__name__)
 
 
 async def ensure_first_superuser(
-    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, cache: Cache
 ) -> None:
     email, username = settings.first_superuser_email, settings.first_superuser_username
     password = settings.first_superuser_password
@@ -23,7 +24,7 @@ async def ensure_first_superuser(
     data = UserCreate(email=email, username=username, password=password.get_secret_value())
     async with sessionmaker() as session:
         try:
-            await UserService(UserRepository(session)).register(data, is_superuser=True)
+            await UserService(UserRepository(session), cache).register(data, is_superuser=True)
         except Conflict:
             return  # already there (or another worker just created it)
     logger.info("created first superuser %s", username)

@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     login_limit_per_account: str = "5/15 minutes"
     login_limit_per_ip: str = "50/15 minutes"
 
+    # Unset: in-process cache and counters. Set (redis://host:6379/0): shared by every worker.
+    redis_url: str | None = None
+    redis_timeout_seconds: float = Field(default=0.5, gt=0, le=5)
+    cache_ttl_seconds: int = Field(default=300, ge=1)
+    cache_retry_seconds: float = Field(default=5.0, gt=0, le=60)
+
     @field_validator("allowed_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:

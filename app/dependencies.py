@@ -6,6 +6,7 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.cache import Cache
 from app.config import Settings
 from app.database import get_db
 from app.exceptions import PermissionDenied
@@ -31,17 +32,23 @@ def get_login_limiter(request: Request) -> LoginRateLimiter:
     return limiter
 
 
+def get_cache(request: Request) -> Cache:
+    cache: Cache = request.app.state.cache
+    return cache
+
+
 SessionDep = Annotated[AsyncSession, Depends(get_db)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 LoginLimiterDep = Annotated[LoginRateLimiter, Depends(get_login_limiter)]
+CacheDep = Annotated[Cache, Depends(get_cache)]
 
 
-def get_user_service(session: SessionDep) -> UserService:
-    return UserService(UserRepository(session))
+def get_user_service(session: SessionDep, cache: CacheDep) -> UserService:
+    return UserService(UserRepository(session), cache)
 
 
-def get_item_service(session: SessionDep) -> ItemService:
-    return ItemService(ItemRepository(session))
+def get_item_service(session: SessionDep, cache: CacheDep) -> ItemService:
+    return ItemService(ItemRepository(session), cache)
 
 
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]

@@ -8,6 +8,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from app.bootstrap import ensure_first_superuser
+from app.cache import create_cache
 from app.config import Settings, get_settings
 from app.database import create_engine, create_sessionmaker, create_tables
 from app.error_handlers import register_error_handlers
@@ -28,13 +29,19 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await create_tables(engine)  # production runs migrations instead
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
-    app.state.login_limiter = LoginRateLimiter.in_memory(
-        settings.login_limit_per_account, settings.login_limit_per_ip
+    app.state.cache = create_cache(
+        settings.redis_url,
+        ttl=settings.cache_ttl_seconds,
+        timeout=settings.redis_timeout_seconds,
+        retry_after=settings.cache_retry_seconds,
     )
-    await ensure_first_superuser(app.state.sessionmaker, settings)
+    await app.state.cache.ping()  # an unreachable Redis logs one warning; start anyway
+    app.state.login_limiter = LoginRateLimiter.from_settings(settings)
+    await ensure_first_superuser(app.state.sessionmaker, settings, app.state.cache)
     try:
         yield
     finally:
+        await app.state.cache.close()
         await engine.dispose()
 
 

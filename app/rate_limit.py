@@ -1,13 +1,24 @@
-"""Failed-login budgets, counted with the `limits` library's async storage."""
+"""Failed-login budgets, counted with the `limits` library's async storage.
 
+In memory by default (one budget per process); in Redis when REDIS_URL is set, so every
+worker shares one budget. If Redis fails, counting falls back to memory: logins keep working
+and stay limited, per process, until Redis answers again.
+"""
+
+import logging
 import math
 import time
+from typing import Any
 
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage, Storage
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import StorageError
 
+from app.config import Settings
 from app.exceptions import TooManyLoginAttempts
+
+logger = logging.getLogger(__name__)
 
 
 class LoginRateLimiter:
@@ -19,12 +30,24 @@ class LoginRateLimiter:
 
     def __init__(self, storage: Storage, per_account: str, per_ip: str) -> None:
         self._limiter = MovingWindowRateLimiter(storage)
+        self._fallback = MovingWindowRateLimiter(MemoryStorage())
+        self._storage_failing = False
         self._per_account: RateLimitItem = parse(per_account)
         self._per_ip: RateLimitItem = parse(per_ip)
 
     @classmethod
-    def in_memory(cls, per_account: str, per_ip: str) -> "LoginRateLimiter":
-        return cls(MemoryStorage(), per_account, per_ip)
+    def from_settings(cls, settings: Settings) -> "LoginRateLimiter":
+        storage: Storage = MemoryStorage()
+        if settings.redis_url:
+            timeout = settings.redis_timeout_seconds
+            storage = RedisStorage(
+                f"async+{settings.redis_url}",
+                implementation="redispy",
+                wrap_exceptions=True,
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
+            )
+        return cls(storage, settings.login_limit_per_account, settings.login_limit_per_ip)
 
     def _budgets(self, account: str, ip: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
         return [
@@ -35,12 +58,25 @@ class LoginRateLimiter:
     async def check(self, account: str, ip: str) -> None:
         """Raise TooManyLoginAttempts (with seconds to wait) when a budget is spent."""
         for item, keys in self._budgets(account, ip):
-            if not await self._limiter.test(item, *keys):
-                stats = await self._limiter.get_window_stats(item, *keys)
-                raise TooManyLoginAttempts(
-                    retry_after=max(1, math.ceil(stats.reset_time - time.time()))
-                )
+            if not await self._call("test", item, keys):
+                stats = await self._call("get_window_stats", item, keys)
+                wait = math.ceil(stats.reset_time - time.time())
+                raise TooManyLoginAttempts(retry_after=max(1, wait))
 
     async def record_failure(self, account: str, ip: str) -> None:
         for item, keys in self._budgets(account, ip):
-            await self._limiter.hit(item, *keys)
+            await self._call("hit", item, keys)
+
+    async def _call(self, method: str, item: RateLimitItem, keys: tuple[str, ...]) -> Any:
+        """limiter.method(item, *keys) on the shared storage, or on the fallback if it fails."""
+        try:
+            result = await getattr(self._limiter, method)(item, *keys)
+        except StorageError as error:
+            if not self._storage_failing:  # one line per outage
+                logger.warning("rate-limit storage unavailable (%s); counting in memory", error)
+            self._storage_failing = True
+            return await getattr(self._fallback, method)(item, *keys)
+        if self._storage_failing:
+            logger.warning("rate-limit storage is back")
+            self._storage_failing = False
+        return result

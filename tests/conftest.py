@@ -51,6 +51,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         first_superuser_email="root@example.com",
         first_superuser_username="root",
         first_superuser_password=PASSWORD,
+        redis_url=None,  # the in-process cache; tests/app/test_cache.py covers Redis too
     )
 
 
@@ -104,3 +105,18 @@ def login(client: httpx.AsyncClient) -> Login:
 async def root_headers(login: Login) -> dict[str, str]:
     """The seeded first superuser's Authorization header."""
     return await login("root")
+
+
+@pytest.fixture
+async def redis_url() -> AsyncIterator[str]:
+    """The real Redis from REDIS_URL (a database number of the suite's own), flushed."""
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        pytest.skip("REDIS_URL is not set")
+    import redis.asyncio as redis
+
+    client = redis.Redis.from_url(url)
+    await client.flushdb()
+    yield url
+    await client.flushdb()
+    await client.aclose()

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import User
+from app.models import Item, User
 
 
 class UserRepository:
@@ -39,6 +39,11 @@ class UserRepository:
         result = await self.session.execute(
             select(User).order_by(User.id).offset(skip).limit(limit)
         )
+        return result.scalars().all()
+
+    async def item_ids(self, user_id: int) -> Sequence[int]:
+        """The ids of the items a user owns (they go when the user goes)."""
+        result = await self.session.execute(select(Item.id).where(Item.owner_id == user_id))
         return result.scalars().all()
 
     async def create(self, **fields: Any) -> User:

@@ -8,3 +8,5 @@ from pydantic import BaseModel
 class Health(BaseModel):
     status: Literal["healthy", "unhealthy"]
     database: Literal["ok", "unavailable"]
+    # memory: in-process cache; ok: Redis answers; degraded: Redis is down, reads hit the database.
+    cache: Literal["memory", "ok", "degraded"]

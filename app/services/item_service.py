@@ -2,15 +2,17 @@
 
 from collections.abc import Sequence
 
+from app.cache import Cache, cache_key
 from app.exceptions import NotFound
 from app.models import Item, User
 from app.repositories.item_repository import ItemRepository
-from app.schemas.item import ItemCreate, ItemUpdate
+from app.schemas.item import ItemCreate, ItemResponse, ItemUpdate
 
 
 class ItemService:
-    def __init__(self, items: ItemRepository) -> None:
+    def __init__(self, items: ItemRepository, cache: Cache) -> None:
         self.items = items
+        self.cache = cache
 
     async def create(self, actor: User, data: ItemCreate) -> Item:
         return await self.items.create(owner_id=actor.id, **data.model_dump())
@@ -19,17 +21,37 @@ class ItemService:
         owner_id = None if actor.is_superuser else actor.id
         return await self.items.list(owner_id=owner_id, skip=skip, limit=limit)
 
-    async def get(self, actor: User, item_id: int) -> Item:
-        item = await self.items.get(item_id)
-        # 404, not 403, for someone else's item: do not even confirm that it exists.
-        if item is None or (item.owner_id != actor.id and not actor.is_superuser):
+    async def get(self, actor: User, item_id: int) -> ItemResponse:
+        """Cache-aside read: a hit skips the database, never the permission check."""
+        item = await self.cache.get_or_load(
+            cache_key("item", item_id), ItemResponse, lambda: self._load(item_id)
+        )
+        if item is None or not _may_see(actor, item.owner_id):
             raise NotFound("Item not found")
         return item
 
     async def update(self, actor: User, item_id: int, data: ItemUpdate) -> Item:
-        item = await self.get(actor, item_id)
-        return await self.items.update(item, **data.changes())
+        item = await self._get_for_write(actor, item_id)
+        updated = await self.items.update(item, **data.changes())
+        await self.cache.invalidate(cache_key("item", item_id))  # after the commit
+        return updated
 
     async def delete(self, actor: User, item_id: int) -> None:
-        item = await self.get(actor, item_id)
+        item = await self._get_for_write(actor, item_id)
         await self.items.delete(item)
+        await self.cache.invalidate(cache_key("item", item_id))
+
+    async def _load(self, item_id: int) -> ItemResponse | None:
+        item = await self.items.get(item_id)
+        return None if item is None else ItemResponse.model_validate(item)
+
+    async def _get_for_write(self, actor: User, item_id: int) -> Item:
+        item = await self.items.get(item_id)
+        # 404, not 403, for someone else's item: do not even confirm that it exists.
+        if item is None or not _may_see(actor, item.owner_id):
+            raise NotFound("Item not found")
+        return item
+
+
+def _may_see(actor: User, owner_id: int) -> bool:
+    return actor.is_superuser or actor.id == owner_id

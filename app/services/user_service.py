@@ -4,6 +4,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import IntegrityError
 
+from app.cache import Cache, cache_key
 from app.exceptions import (
     Conflict,
     EmailAlreadyRegistered,
@@ -14,13 +15,14 @@ from app.exceptions import (
 )
 from app.models import User
 from app.repositories.user_repository import UserRepository
-from app.schemas.user import UserCreate, UserUpdate
+from app.schemas.user import UserCreate, UserResponse, UserUpdate
 from app.utils.security import hash_password, verify_against_dummy, verify_password
 
 
 class UserService:
-    def __init__(self, users: UserRepository) -> None:
+    def __init__(self, users: UserRepository, cache: Cache) -> None:
         self.users = users
+        self.cache = cache
 
     async def register(self, data: UserCreate, *, is_superuser: bool = False) -> User:
         await self._ensure_available(email=data.email, username=data.username)
@@ -55,17 +57,18 @@ class UserService:
             raise PermissionDenied
         return await self.users.list(skip=skip, limit=limit)
 
-    async def get(self, actor: User, user_id: int) -> User:
-        # The seed's GET /users/{id} was public: anyone could read anyone's email.
-        if actor.id != user_id and not actor.is_superuser:
-            raise PermissionDenied
-        user = await self.users.get(user_id)
+    async def get(self, actor: User, user_id: int) -> UserResponse:
+        """Cache-aside read; the permission check runs before the cache is even asked."""
+        _check_may_manage(actor, user_id)
+        user = await self.cache.get_or_load(
+            cache_key("user", user_id), UserResponse, lambda: self._load(user_id)
+        )
         if user is None:
             raise NotFound("User not found")
         return user
 
     async def update(self, actor: User, user_id: int, data: UserUpdate) -> User:
-        user = await self.get(actor, user_id)
+        user = await self._get_for_write(actor, user_id)
         changes = data.changes()
         if not actor.is_superuser:
             if "is_superuser" in changes:
@@ -77,11 +80,28 @@ class UserService:
         )
         if "password" in changes:
             changes["hashed_password"] = await hash_password(changes.pop("password"))
-        return await self._save(user, **changes)
+        updated = await self._save(user, **changes)
+        await self.cache.invalidate(cache_key("user", user_id))
+        return updated
 
     async def delete(self, actor: User, user_id: int) -> None:
-        user = await self.get(actor, user_id)
+        user = await self._get_for_write(actor, user_id)
+        item_ids = await self.users.item_ids(user_id)
         await self.users.delete(user)
+        # Their items went with them (ON DELETE CASCADE): drop those cache entries too.
+        keys = [cache_key("item", item_id) for item_id in item_ids]
+        await self.cache.invalidate(cache_key("user", user_id), *keys)
+
+    async def _load(self, user_id: int) -> UserResponse | None:
+        user = await self.users.get(user_id)
+        return None if user is None else UserResponse.model_validate(user)
+
+    async def _get_for_write(self, actor: User, user_id: int) -> User:
+        _check_may_manage(actor, user_id)
+        user = await self.users.get(user_id)
+        if user is None:
+            raise NotFound("User not found")
+        return user
 
     async def _ensure_available(
         self, *, email: str | None, username: str | None, current: User | None = None
@@ -105,3 +125,9 @@ class UserService:
         except IntegrityError as error:
             await self.users.rollback()
             raise Conflict("Email or username already registered") from error
+
+
+def _check_may_manage(actor: User, user_id: int) -> None:
+    # The seed's GET /users/{id} was public: anyone could read anyone's email.
+    if actor.id != user_id and not actor.is_superuser:
+        raise PermissionDenied

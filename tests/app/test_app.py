@@ -22,7 +22,7 @@ from tests.conftest import Login
 async def test_health_reports_the_database(client: httpx.AsyncClient) -> None:
     response = await client.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "healthy", "database": "ok"}
+    assert response.json() == {"status": "healthy", "database": "ok", "cache": "memory"}
 
 
 async def test_health_is_503_when_the_database_is_gone(settings: Settings) -> None:
@@ -36,7 +36,7 @@ async def test_health_is_503_when_the_database_is_gone(settings: Settings) -> No
             response = await client.get("/health")
         await gone.dispose()
     assert response.status_code == 503
-    assert response.json() == {"status": "unhealthy", "database": "unavailable"}
+    assert response.json() == {"status": "unhealthy", "database": "unavailable", "cache": "memory"}
 
 
 async def test_docs_are_served_without_a_cdn(client: httpx.AsyncClient) -> None:
@@ -167,7 +167,9 @@ def test_uvicorn_starts_with_zero_configuration(tmp_path: Path) -> None:
     """The README's promise: `uvicorn app.main:app`, no .env, no server (data lands in cwd)."""
     port = _free_port()
     env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("DATABASE", "SECRET", "ENVIRON"))
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DATABASE", "SECRET", "ENVIRON", "REDIS", "TEST_"))
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(port), "--app-dir", KIT],
@@ -186,7 +188,7 @@ def test_uvicorn_starts_with_zero_configuration(tmp_path: Path) -> None:
                 if time.monotonic() > deadline or server.poll() is not None:
                     pytest.fail("uvicorn did not start")
                 time.sleep(0.2)
-        assert response.json() == {"status": "healthy", "database": "ok"}
+        assert response.json() == {"status": "healthy", "database": "ok", "cache": "memory"}
         assert httpx.get(f"http://127.0.0.1:{port}/docs").status_code == 200
     finally:
         server.terminate()

@@ -5,6 +5,7 @@ the kit's own suite, or a learner's (or a snapshot's) app built up to some lesso
 here imports `app` at module level: each fixture imports what its stage has.
 """
 
+import importlib.util
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,16 @@ PASSWORD = "correct-horse-battery"
 @pytest.fixture
 def password() -> str:
     return PASSWORD
+
+
+@pytest.fixture
+def service_extras() -> dict[str, Any]:
+    """What services need besides their repository at this stage: from lesson 07 on, a cache."""
+    if importlib.util.find_spec("app.cache") is None:
+        return {}
+    from app.cache import Cache, MemoryBackend
+
+    return {"cache": Cache(MemoryBackend())}
 
 
 @pytest.fixture

@@ -26,19 +26,19 @@ async def session(sessionmaker: Any) -> AsyncIterator[Any]:
 
 
 @pytest.fixture
-def users(session: Any) -> Any:
+def users(session: Any, service_extras: dict[str, Any]) -> Any:
     from app.repositories.user_repository import UserRepository
     from app.services.user_service import UserService
 
-    return UserService(UserRepository(session))
+    return UserService(UserRepository(session), **service_extras)
 
 
 @pytest.fixture
-def items(session: Any) -> Any:
+def items(session: Any, service_extras: dict[str, Any]) -> Any:
     from app.repositories.item_repository import ItemRepository
     from app.services.item_service import ItemService
 
-    return ItemService(ItemRepository(session))
+    return ItemService(ItemRepository(session), **service_extras)
 
 
 async def register(users: Any, username: str, password: str, **options: Any) -> Any:
@@ -91,7 +91,7 @@ async def test_duplicates_are_conflicts_case_insensitively(
 
 
 async def test_concurrent_duplicate_registrations_give_one_user(
-    sessionmaker: Any, password: str
+    sessionmaker: Any, password: str, service_extras: dict[str, Any]
 ) -> None:
     from app.exceptions import Conflict
     from app.models import User
@@ -102,7 +102,8 @@ async def test_concurrent_duplicate_registrations_give_one_user(
     async def attempt(n: int) -> Any:
         async with sessionmaker() as session:
             data = UserCreate(email=f"carol{n}@example.com", username="carol", password=password)
-            return await UserService(UserRepository(session)).register(data)
+            service = UserService(UserRepository(session), **service_extras)
+            return await service.register(data)
 
     results = await asyncio.gather(*(attempt(n) for n in range(10)), return_exceptions=True)
     created = [result for result in results if isinstance(result, User)]
