@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     cache_ttl_seconds: int = Field(default=300, ge=1)
     cache_retry_seconds: float = Field(default=5.0, gt=0, le=60)
 
+    # WebSocket chat: larger messages close the socket (1009); slow clients are dropped.
+    ws_max_message_bytes: int = Field(default=64 * 1024, ge=1024)
+    ws_send_timeout_seconds: float = Field(default=2.0, gt=0)
+
     @field_validator("allowed_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:

@@ -12,9 +12,11 @@ from app.cache import create_cache
 from app.config import Settings, get_settings
 from app.database import create_engine, create_sessionmaker, create_tables
 from app.error_handlers import register_error_handlers
+from app.log_redaction import redact_tokens_in_server_logs
 from app.middleware import BodySizeLimitMiddleware
 from app.rate_limit import LoginRateLimiter
-from app.routers import auth, health, items, users
+from app.realtime import create_broker
+from app.routers import auth, health, items, users, ws
 
 API_PREFIX = "/api/v1"
 VERSION = "1.0.0"
@@ -37,10 +39,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     await app.state.cache.ping()  # an unreachable Redis logs one warning; start anyway
     app.state.login_limiter = LoginRateLimiter.from_settings(settings)
+    app.state.broker = create_broker(
+        settings.redis_url,
+        send_timeout=settings.ws_send_timeout_seconds,
+        timeout=settings.redis_timeout_seconds,
+    )
+    await app.state.broker.start()
+    redact_tokens_in_server_logs()
     await ensure_first_superuser(app.state.sessionmaker, settings, app.state.cache)
     try:
         yield
     finally:
+        await app.state.broker.close()
         await app.state.cache.close()
         await engine.dispose()
 
@@ -73,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (auth, users, items):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(health.router)
+    app.include_router(ws.router)
     return app
 
 

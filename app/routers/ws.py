@@ -1,0 +1,109 @@
+"""WS /ws/{room}?token=JWT: authenticated chat rooms (and the page that uses them, /chat)."""
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect, status
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from app.cache import Cache
+from app.config import Settings
+from app.exceptions import InvalidCredentials
+from app.models import User
+from app.realtime import ROOM_NAME, Broker, event
+from app.repositories.user_repository import UserRepository
+from app.services.user_service import UserService
+from app.utils.security import decode_access_token
+
+router = APIRouter(tags=["realtime"])
+
+CHAT_PAGE = Path(__file__).resolve().parent.parent / "static" / "chat.html"
+
+
+class ChatInput(BaseModel):
+    """What a client sends: {"text": "..."}."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    text: str = Field(min_length=1, max_length=2000)
+
+
+@router.get("/chat", include_in_schema=False)
+async def chat_page() -> HTMLResponse:
+    """A small chat client: plain HTML and JavaScript, nothing loaded from the internet."""
+    return HTMLResponse(CHAT_PAGE.read_text(encoding="utf-8"))
+
+
+@router.websocket("/ws/{room}")
+async def chat(
+    websocket: WebSocket, room: str, token: Annotated[str | None, Query()] = None
+) -> None:
+    """Browsers cannot set headers on a WebSocket, so the token comes in the query string."""
+    settings: Settings = websocket.app.state.settings
+    broker: Broker = websocket.app.state.broker
+    user = await _authorize(websocket, room, token, settings)
+    if user is None:
+        # Closing before accept() refuses the handshake: the client gets HTTP 403.
+        await websocket.close(code=status.WS_1008_POLICY_VIOLATION)
+        return
+    await websocket.accept()
+    connection = broker.hub.join(room, websocket, user.username)
+    await broker.publish(room, event("join", room, user.username))
+    try:
+        while True:
+            message = await connection.receive()
+            if message is None or message["type"] == "websocket.disconnect":
+                break
+            text, data = message.get("text"), message.get("bytes")
+            size = len(text.encode()) if text is not None else len(data or b"")
+            if size > settings.ws_max_message_bytes:
+                await websocket.close(code=status.WS_1009_MESSAGE_TOO_BIG)
+                break
+            try:
+                if text is None:
+                    raise ValueError("send JSON text frames, not binary ones")
+                said = ChatInput.model_validate_json(text).text
+            except (ValidationError, ValueError) as error:
+                connection.offer(json.dumps({"type": "error", "detail": _reason(error)}))
+                continue
+            await broker.publish(room, event("message", room, user.username, said))
+    except (WebSocketDisconnect, RuntimeError):
+        pass  # the client left (RuntimeError: it vanished while we were receiving)
+    finally:
+        broker.hub.leave(room, connection)
+        await broker.publish(room, event("leave", room, user.username))
+
+
+async def _authorize(
+    websocket: WebSocket, room: str, token: str | None, settings: Settings
+) -> User | None:
+    """The active user the token names, if the room name and the page's origin are allowed."""
+    if not ROOM_NAME.fullmatch(room) or not _origin_allowed(websocket, settings) or not token:
+        return None
+    try:
+        user_id = decode_access_token(token, settings.jwt_secret)
+        cache: Cache = websocket.app.state.cache
+        async with websocket.app.state.sessionmaker() as session:
+            return await UserService(UserRepository(session), cache).get_active(user_id)
+    except InvalidCredentials:
+        return None
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        first = error.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in first["loc"])
+        return f"{where}: {first['msg']}" if where else str(first["msg"])
+    return str(error)
+
+
+def _origin_allowed(websocket: WebSocket, settings: Settings) -> bool:
+    """A browser always sends Origin: accept our own pages and the configured origins."""
+    origin = websocket.headers.get("origin")
+    if origin is None:
+        return True  # not a browser (no cross-site risk); the token still decides
+    scheme = "https" if websocket.url.scheme == "wss" else "http"
+    own = f"{scheme}://{websocket.headers.get('host', '')}"
+    return origin == own or origin in settings.allowed_origins

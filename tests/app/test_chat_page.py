@@ -1,0 +1,65 @@
+"""The chat page end to end: two browsers (headless Chromium) exchange a message."""
+
+import shutil
+from collections.abc import AsyncIterator
+
+import pytest
+from fastapi import FastAPI
+
+from app.config import Settings
+from app.main import create_app
+from tests.app.test_ws import serve, token_for
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Flags for a sandbox without a network: no background calls home, no GPU.
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+async def host(settings: Settings) -> AsyncIterator[str]:
+    app: FastAPI = create_app(settings)
+    async with serve(app) as address:
+        yield address
+
+
+async def test_two_browsers_chat(host: str) -> None:
+    if not shutil.which(CHROMIUM):
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    from playwright.async_api import async_playwright
+
+    for name in ("alice", "bob"):
+        await token_for(host, name)  # registers them
+    requested: list[str] = []
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        pages = []
+        for name in ("alice", "bob"):
+            context = await browser.new_context()
+            page = await context.new_page()
+            page.on("request", lambda request: requested.append(request.url))
+            await page.goto(f"http://{host}/chat")
+            await page.fill("#username", name)
+            await page.fill("#password", "correct-horse-battery")
+            await page.click("#login-form button")
+            await page.wait_for_selector("#room-form:not([hidden])")
+            await page.click("#room-form button")
+            await page.wait_for_selector("#message-form:not([hidden])")
+            pages.append(page)
+        alice, bob = pages
+        await alice.wait_for_selector("#log li.notice:has-text('bob joined')")
+        await alice.fill("#message", "hello from alice")
+        await alice.click("#message-form button")
+        await bob.wait_for_selector("#log li:has-text('alice: hello from alice')", timeout=5000)
+        await alice.wait_for_selector("#log li:has-text('alice: hello from alice')")
+        await bob.close()
+        await alice.wait_for_selector("#log li.notice:has-text('bob left')")
+        await browser.close()
+    assert requested and all(url.startswith(f"http://{host}/") for url in requested), requested
