@@ -49,6 +49,16 @@ class Settings(BaseSettings):
     cache_ttl_seconds: int = Field(default=300, ge=1)
     cache_retry_seconds: float = Field(default=5.0, gt=0, le=60)
 
+    # Mail: SMTP when SMTP_HOST is set, otherwise one .eml file per message in MAIL_OUTBOX_DIR.
+    mail_sender: str = "FastAPI Notebook Kit <noreply@example.com>"
+    mail_outbox_dir: Path = Path("outbox")
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+
     # WebSocket chat: larger messages close the socket (1009); slow clients are dropped.
     ws_max_message_bytes: int = Field(default=64 * 1024, ge=1024)
     ws_send_timeout_seconds: float = Field(default=2.0, gt=0)

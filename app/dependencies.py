@@ -15,6 +15,7 @@ from app.rate_limit import LoginRateLimiter
 from app.repositories.item_repository import ItemRepository
 from app.repositories.user_repository import UserRepository
 from app.services.item_service import ItemService
+from app.services.notifications import Mailer
 from app.services.user_service import UserService
 from app.utils.security import decode_access_token
 
@@ -37,10 +38,16 @@ def get_cache(request: Request) -> Cache:
     return cache
 
 
+def get_mailer(request: Request) -> Mailer:
+    mailer: Mailer = request.app.state.mailer
+    return mailer
+
+
 SessionDep = Annotated[AsyncSession, Depends(get_db)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 LoginLimiterDep = Annotated[LoginRateLimiter, Depends(get_login_limiter)]
 CacheDep = Annotated[Cache, Depends(get_cache)]
+MailerDep = Annotated[Mailer, Depends(get_mailer)]
 
 
 def get_user_service(session: SessionDep, cache: CacheDep) -> UserService:

@@ -16,7 +16,8 @@ from app.log_redaction import redact_tokens_in_server_logs
 from app.middleware import BodySizeLimitMiddleware
 from app.rate_limit import LoginRateLimiter
 from app.realtime import create_broker
-from app.routers import auth, health, items, users, ws
+from app.routers import auth, health, items, notifications, users, ws
+from app.services.notifications import create_mailer
 
 API_PREFIX = "/api/v1"
 VERSION = "1.0.0"
@@ -39,6 +40,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     await app.state.cache.ping()  # an unreachable Redis logs one warning; start anyway
     app.state.login_limiter = LoginRateLimiter.from_settings(settings)
+    app.state.mailer = create_mailer(settings)
     app.state.broker = create_broker(
         settings.redis_url,
         send_timeout=settings.ws_send_timeout_seconds,
@@ -80,7 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     register_error_handlers(app)
-    for module in (auth, users, items):
+    for module in (auth, users, items, notifications):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(health.router)
     app.include_router(ws.router)

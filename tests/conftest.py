@@ -52,6 +52,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         first_superuser_username="root",
         first_superuser_password=PASSWORD,
         redis_url=None,  # the in-process cache; tests/app/test_cache.py covers Redis too
+        mail_outbox_dir=tmp_path / "outbox",
     )
 
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 from workshop.notebooks import Lesson, writefile_cells
 
-# Files under these folders must all come from some lesson.
-OWNED_TREES = ("app",)
+# Python files under these folders must all come from some lesson.
+OWNED_TREES = ("app", "alembic")
 
 
 def replay(lessons: list[Lesson], upto: int | None = None) -> dict[str, str]:

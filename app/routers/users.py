@@ -2,12 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, BackgroundTasks, Query, status
 
-from app.dependencies import CurrentUser, UserServiceDep
+from app.dependencies import CurrentUser, MailerDep, SettingsDep, UserServiceDep
 from app.models import User
 from app.schemas.common import error_responses
 from app.schemas.user import UserCreate, UserResponse, UserUpdate
+from app.services.notifications import send_quietly, welcome_message
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -16,8 +17,17 @@ Limit = Annotated[int, Query(ge=1, le=100)]
 
 
 @router.post("/", status_code=status.HTTP_201_CREATED, responses=error_responses(409))
-async def register(data: UserCreate, users: UserServiceDep) -> UserResponse:
+async def register(
+    data: UserCreate,
+    users: UserServiceDep,
+    mailer: MailerDep,
+    settings: SettingsDep,
+    background: BackgroundTasks,
+) -> UserResponse:
+    """Create an account; the welcome mail goes out after the response, in the background."""
     user = await users.register(data)
+    welcome = welcome_message(settings.mail_sender, user.email, user.username)
+    background.add_task(send_quietly, mailer, welcome)
     return UserResponse.model_validate(user)
 
 

@@ -110,6 +110,7 @@ async def test_every_route_documents_its_errors(client: httpx.AsyncClient) -> No
         ("patch", "/api/v1/items/{item_id}"): {"401", "404", "422"},
         ("delete", "/api/v1/items/{item_id}"): {"401", "404", "422"},
         ("get", "/health"): {"503"},
+        ("post", "/api/v1/notify"): {"401", "403", "404", "422"},
     }
     routes = {(m, p): op for p, ops in spec["paths"].items() for m, op in ops.items()}
     assert set(routes) == set(expected)

@@ -43,6 +43,8 @@ def stage_settings(tmp_path: Path) -> Any:
         first_superuser_email="root@example.com",
         first_superuser_username="root",
         first_superuser_password=PASSWORD,
+        mail_outbox_dir=tmp_path / "outbox",  # ignored before lesson 09 adds mail
+        redis_url=None,  # in-process cache and counters, whatever the environment says
     )
 
 

@@ -1,0 +1,82 @@
+"""Several workers on one fresh database: start-up writes are race-safe, the key is shared."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+KIT = Path(__file__).parents[2]
+PASSWORD = "correct-horse-battery"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+COMMANDS = {
+    "uvicorn": lambda port: [
+        sys.executable, "-m", "uvicorn", "app.main:app", "--workers", "3",
+        "--port", str(port), "--app-dir", str(KIT),
+    ],
+    "gunicorn": lambda port: [
+        sys.executable, "-m", "gunicorn", "app.main:app", "--workers", "3",
+        "--worker-class", "uvicorn_worker.UvicornWorker",
+        "--bind", f"127.0.0.1:{port}", "--pythonpath", str(KIT),
+    ],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("server", sorted(COMMANDS))
+def test_three_workers_start_together_on_a_fresh_database(server: str, tmp_path: Path) -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE", "SECRET", "REDIS"))}
+    env |= {
+        "ENVIRONMENT": "local",  # the signing key is generated once, into tmp_path
+        "FIRST_SUPERUSER_EMAIL": "root@example.com",
+        "FIRST_SUPERUSER_USERNAME": "root",
+        "FIRST_SUPERUSER_PASSWORD": PASSWORD,
+    }
+    process = subprocess.Popen(
+        COMMANDS[server](port),
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, "did not start"
+            time.sleep(0.2)
+        time.sleep(1)  # let every worker finish its start-up
+        with httpx.Client(base_url=base) as http:
+            # Fresh connections land on different workers: each must accept the others' tokens.
+            tokens = [
+                http.post("/api/v1/auth/token", data={"username": "root", "password": PASSWORD})
+                for _ in range(6)
+            ]
+            assert {t.status_code for t in tokens} == {200}
+            headers = {"Authorization": f"Bearer {tokens[0].json()['access_token']}"}
+            for _ in range(6):
+                with httpx.Client(base_url=base) as fresh:
+                    users = fresh.get("/api/v1/users/", headers=headers)
+                assert users.status_code == 200
+                assert [u["username"] for u in users.json()] == ["root"]
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=20)[0].decode()
+    assert "Traceback" not in output and "ERROR" not in output, output
+    assert (tmp_path / "app.db").exists() and (tmp_path / ".secret_key").exists()
