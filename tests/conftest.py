@@ -11,10 +11,10 @@ os.environ.setdefault("ENVIRONMENT", "test")
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import Connection, MetaData
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.config import Settings
-from app.database import Base
 from app.main import create_app
 
 # Every user the helpers create has this password.
@@ -37,9 +37,16 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     url = os.environ["TEST_DATABASE_URL"]
     engine = create_async_engine(url)
     async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.drop_all)
+        await connection.run_sync(_drop_every_table)
     await engine.dispose()
     yield url
+
+
+def _drop_every_table(connection: Connection) -> None:
+    """Whatever an earlier test left (the models' tables, alembic_version...), as reflected."""
+    existing = MetaData()
+    existing.reflect(connection)
+    existing.drop_all(connection)
 
 
 @pytest.fixture

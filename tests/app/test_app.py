@@ -3,20 +3,18 @@
 import asyncio
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
-import pytest
 from fastapi import FastAPI
 
 from app.config import Settings
 from app.database import create_engine, create_sessionmaker
 from app.main import create_app
 from tests.conftest import Login
+from tests.servers import free_port, wait_until_healthy
 
 
 async def test_health_reports_the_database(client: httpx.AsyncClient) -> None:
@@ -158,15 +156,9 @@ async def _assert_one_root(app: FastAPI) -> None:
 KIT = str(Path(__file__).parents[2])
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_uvicorn_starts_with_zero_configuration(tmp_path: Path) -> None:
     """The README's promise: `uvicorn app.main:app`, no .env, no server (data lands in cwd)."""
-    port = _free_port()
+    port = free_port()
     env = {
         k: v
         for k, v in os.environ.items()
@@ -180,15 +172,8 @@ def test_uvicorn_starts_with_zero_configuration(tmp_path: Path) -> None:
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                response = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    pytest.fail("uvicorn did not start")
-                time.sleep(0.2)
+        wait_until_healthy(f"http://127.0.0.1:{port}", server)
+        response = httpx.get(f"http://127.0.0.1:{port}/health")
         assert response.json() == {"status": "healthy", "database": "ok", "cache": "memory"}
         assert httpx.get(f"http://127.0.0.1:{port}/docs").status_code == 200
     finally:

@@ -2,9 +2,6 @@
 
 import asyncio
 import logging
-import shutil
-import socket
-import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -21,6 +18,7 @@ from app.config import Settings
 from app.main import create_app
 from app.schemas.item import ItemResponse
 from tests.conftest import PASSWORD
+from tests.servers import free_port, redis_server
 
 NOWHERE = "redis://127.0.0.1:1/0"  # nothing listens on port 1: connections are refused
 
@@ -224,42 +222,11 @@ async def test_unreachable_redis_at_start_up_degrades(
     assert len(cache_warnings) == 1 and cache_warnings[0].exc_info is None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def redis_server(port: int) -> Iterator[subprocess.Popen[bytes]]:
-    """A throwaway redis-server on loopback, stopped when the block ends."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed")
-    server = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "redis-server did not start"
-                time.sleep(0.05)
-        yield server
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
 async def test_redis_going_away_and_coming_back(
     settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="app")
-    port = _free_port()
+    port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
     app = create_app(settings.model_copy(update={"redis_url": url, "cache_retry_seconds": 0.5}))
     transport = httpx.ASGITransport(app=app)

@@ -8,7 +8,8 @@ from fastapi import FastAPI
 
 from app.config import Settings
 from app.main import create_app
-from tests.app.test_ws import serve, token_for
+from tests.app.test_ws import token_for
+from tests.servers import serve
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Flags for a sandbox without a network: no background calls home, no GPU.

@@ -2,7 +2,6 @@
 
 import asyncio
 import logging
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -18,8 +17,8 @@ from aiosmtpd.controller import Controller
 
 from app.config import Settings
 from app.main import create_app
-from tests.app.test_ws import serve
 from tests.conftest import PASSWORD, Login, Register
+from tests.servers import free_port, serve
 
 
 def read_outbox(folder: Path) -> list[Message]:
@@ -83,15 +82,9 @@ class Inbox:
         return "250 Message accepted for delivery"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def smtp_server(inbox: Inbox) -> Iterator[int]:
-    port = _free_port()
+    port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:

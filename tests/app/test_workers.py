@@ -1,7 +1,6 @@
 """Several workers on one fresh database: start-up writes are race-safe, the key is shared."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -10,14 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.servers import free_port, wait_until_healthy
+
 KIT = Path(__file__).parents[2]
 PASSWORD = "correct-horse-battery"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 COMMANDS = {
@@ -35,7 +30,7 @@ COMMANDS = {
 
 @pytest.mark.parametrize("server", sorted(COMMANDS))
 def test_three_workers_start_together_on_a_fresh_database(server: str, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE", "SECRET", "REDIS"))}
     env |= {
         "ENVIRONMENT": "local",  # the signing key is generated once, into tmp_path
@@ -52,15 +47,7 @@ def test_three_workers_start_together_on_a_fresh_database(server: str, tmp_path:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, "did not start"
-            time.sleep(0.2)
+        wait_until_healthy(base, process)
         time.sleep(1)  # let every worker finish its start-up
         with httpx.Client(base_url=base) as http:
             # Fresh connections land on different workers: each must accept the others' tokens.

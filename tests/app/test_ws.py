@@ -5,13 +5,10 @@ import json
 import logging
 import socket
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
@@ -19,23 +16,7 @@ from app.config import Settings
 from app.main import create_app
 from app.utils.security import create_access_token
 from tests.conftest import PASSWORD
-
-
-@asynccontextmanager
-async def serve(app: FastAPI) -> AsyncIterator[str]:
-    """Run the app with uvicorn on a free loopback port; yield "127.0.0.1:PORT"."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="info", ws="websockets-sansio")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not task.done(), "uvicorn did not start"
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+from tests.servers import serve
 
 
 @pytest.fixture

@@ -2,25 +2,18 @@
 
 import asyncio
 import json
-import socket
 import time
 
 from websockets.asyncio.client import connect
 
 from app.config import Settings
 from app.main import create_app
-from tests.app.test_cache import redis_server
-from tests.app.test_ws import next_event, serve, token_for
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.app.test_ws import next_event, token_for
+from tests.servers import free_port, redis_server, serve
 
 
 async def test_rooms_resubscribe_after_a_redis_restart(settings: Settings) -> None:
-    port = _free_port()
+    port = free_port()
     # Both apps get the same settings, so the same signing key, like workers of one app.
     shared = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{port}/0"})
     first_server = redis_server(port)

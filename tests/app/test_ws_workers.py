@@ -5,7 +5,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +14,7 @@ from websockets.asyncio.client import connect
 
 from tests.app.test_ws import next_event
 from tests.conftest import PASSWORD
+from tests.servers import free_ports, wait_until_healthy
 
 KIT = Path(__file__).parents[2]
 
@@ -26,31 +26,11 @@ def worker(port: int, env: dict[str, str]) -> Iterator[str]:
     process = subprocess.Popen(command, env=env, cwd=env["WORKDIR"])
     host = f"127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"http://{host}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, "worker did not start"
-            time.sleep(0.1)
+        wait_until_healthy(f"http://{host}", process)
         yield host
     finally:
         process.terminate()
         process.wait(timeout=10)
-
-
-def _free_ports(count: int) -> list[int]:
-    import socket
-
-    sockets = [socket.socket() for _ in range(count)]
-    for sock in sockets:
-        sock.bind(("127.0.0.1", 0))
-    ports = [int(sock.getsockname()[1]) for sock in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
 
 
 async def test_a_message_crosses_workers_through_redis(redis_url: str, tmp_path: Path) -> None:
@@ -65,7 +45,7 @@ async def test_a_message_crosses_workers_through_redis(redis_url: str, tmp_path:
         "FIRST_SUPERUSER_USERNAME": "root",
         "FIRST_SUPERUSER_PASSWORD": PASSWORD,
     }
-    first_port, second_port = _free_ports(2)
+    first_port, second_port = free_ports(2)
     with worker(first_port, env) as first, worker(second_port, env) as second:
         form = {"username": "root", "password": PASSWORD}
         async with httpx.AsyncClient() as http:
