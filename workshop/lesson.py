@@ -46,8 +46,12 @@ def setup(number: int) -> None:
     where = "a scratch folder (KIT_WORKSPACE)" if root != source else str(root)
     print(f"Lesson {number:02d}: working in {where}")
     if earlier:
-        print(f"Stages {earlier[0].number:02d}-{earlier[-1].number:02d} are in place", end="")
-        print(f" ({len(restored)} file(s) restored: {', '.join(restored)})." if restored else ".")
+        first, last = earlier[0].number, earlier[-1].number
+        span = f"Stage {first:02d} is" if first == last else f"Stages {first:02d}-{last:02d} are"
+        print(f"{span} in place", end="")
+        count = len(restored)
+        noun = "file" if count == 1 else "files"
+        print(f" ({count} {noun} restored from the earlier lessons)." if restored else ".")
 
 
 def restore_stages(lessons: list[Lesson], root: Path, upto: int) -> list[str]:
