@@ -2,6 +2,7 @@
 
 import logging
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.cache import Cache
@@ -27,4 +28,10 @@ async def ensure_first_superuser(
             await UserService(UserRepository(session), cache).register(data, is_superuser=True)
         except Conflict:
             return  # already there (or another worker just created it)
+        except DBAPIError as error:
+            # Typically production on a database nobody migrated yet: say what to do.
+            raise RuntimeError(
+                "could not create the first superuser; is the schema there? "
+                "In production, run `alembic upgrade head` before starting the app"
+            ) from error
     logger.info("created first superuser %s", username)

@@ -92,3 +92,21 @@ def test_production_does_not_create_tables(database_url: str, tmp_path: Path) ->
 
     asyncio.run(start())
     assert table_names(database_url) - {"alembic_version"} == set()
+
+
+def test_production_on_an_unmigrated_database_says_what_to_do(database_url: str) -> None:
+    async def start() -> None:
+        settings = Settings(
+            environment="production",
+            secret_key="p" * 48,
+            database_url=database_url,
+            first_superuser_email="root@example.com",
+            first_superuser_username="root",
+            first_superuser_password="correct-horse-battery",
+        )
+        app = create_app(settings)
+        async with app.router.lifespan_context(app):
+            pass
+
+    with pytest.raises(RuntimeError, match="run `alembic upgrade head`"):
+        asyncio.run(start())
