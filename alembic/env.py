@@ -1,3 +1,4 @@
+# Written by notebooks/10_migrations.ipynb: edit there, or edit here and run `workshop sync`
 """Alembic's entry point, async: migrations run on the app's own async engine and metadata."""
 
 import asyncio

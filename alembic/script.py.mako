@@ -1,3 +1,4 @@
+## Written by notebooks/10_migrations.ipynb: edit there, or edit here and run `workshop sync`
 """${message}
 
 Revision ID: ${up_revision}

@@ -1,3 +1,4 @@
+# Written by notebooks/07_caching.ipynb: edit there, or edit here and run `workshop sync`
 """Start-up data: the first superuser, created once even when several workers start together."""
 
 import logging

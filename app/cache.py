@@ -1,3 +1,4 @@
+# Written by notebooks/07_caching.ipynb: edit there, or edit here and run `workshop sync`
 """Caching: one interface, two backends (in-process memory by default, Redis with REDIS_URL).
 
 Values are JSON made by the response schemas, under namespaced, versioned keys, each with a

@@ -1,3 +1,4 @@
+# Written by notebooks/01_config.ipynb: edit there, or edit here and run `workshop sync`
 """Application settings, read once from the environment (and an optional .env file)."""
 
 import os

@@ -1,3 +1,4 @@
+# Written by notebooks/02_database.ipynb: edit there, or edit here and run `workshop sync`
 """Async database access: the engine, the session factory and the declarative base."""
 
 import asyncio

@@ -1,3 +1,4 @@
+# Written by notebooks/09_background_tasks.ipynb: edit there, or edit here and run `workshop sync`
 """Shared dependencies, with the Annotated aliases routers use (SessionDep, CurrentUser...)."""
 
 from typing import Annotated

@@ -1,3 +1,4 @@
+# Written by notebooks/05_routers.ipynb: edit there, or edit here and run `workshop sync`
 """The one place where domain errors become HTTP responses."""
 
 from fastapi import FastAPI, Request, status

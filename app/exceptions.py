@@ -1,3 +1,4 @@
+# Written by notebooks/04_services.ipynb: edit there, or edit here and run `workshop sync`
 """Domain errors: what went wrong, in the application's words (HTTP comes later)."""
 
 

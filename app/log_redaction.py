@@ -1,3 +1,4 @@
+# Written by notebooks/08_websockets.ipynb: edit there, or edit here and run `workshop sync`
 """Keep access tokens out of server logs (the WebSocket token travels in the query string)."""
 
 import logging

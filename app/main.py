@@ -1,3 +1,4 @@
+# Written by notebooks/09_background_tasks.ipynb: edit there, or edit here and run `workshop sync`
 """The application factory: `create_app(settings)` builds an app; uvicorn serves `app`."""
 
 from collections.abc import AsyncIterator

@@ -1,3 +1,4 @@
+# Written by notebooks/05_routers.ipynb: edit there, or edit here and run `workshop sync`
 """ASGI middleware: refuse oversized request bodies before the app reads them."""
 
 import json

@@ -1,3 +1,4 @@
+# Written by notebooks/07_caching.ipynb: edit there, or edit here and run `workshop sync`
 """Failed-login budgets, counted with the `limits` library's async storage.
 
 In memory by default (one budget per process); in Redis when REDIS_URL is set, so every

@@ -1,3 +1,4 @@
+# Written by notebooks/08_websockets.ipynb: edit there, or edit here and run `workshop sync`
 """Real-time rooms: delivery that survives bad clients, fanned out across workers.
 
 Each socket gets a bounded outbox and a writer task, so one slow or vanished client never

@@ -95,7 +95,7 @@ def test_start_then_build_and_check_a_learner_workspace(tmp_path: Path) -> None:
 
 
 def test_every_command_has_a_manual() -> None:
-    for command in ("build", "start", "check"):
+    for command in ("build", "start", "check", "where", "sync"):
         result = workshop(command, "--help")
         assert result.returncode == 0
         assert "usage: python -m workshop " + command in result.stdout

@@ -1,16 +1,17 @@
-"""python -m workshop: build app/ from the lessons, start a learner workspace, check stages."""
+"""workshop (or python -m workshop): build app/ from the lessons and back, start a learner
+workspace, check stages."""
 
 import argparse
 import shutil
 import sys
 from pathlib import Path
 
-from workshop import build, paths, stages
+from workshop import build, paths, stages, sync
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m workshop",
+        prog=_program_name(),
         description="Tooling for the FastAPI Notebook Kit. Run a subcommand with --help "
         "for its own manual.",
     )
@@ -50,9 +51,45 @@ def main(argv: list[str] | None = None) -> int:
     check_cmd.add_argument("upto", type=int, nargs="?", metavar="N", help="last stage to check")
     check_cmd.add_argument("--root", type=Path, help="workspace root (default: found from cwd)")
 
+    where_cmd = commands.add_parser(
+        "where",
+        help="name every lesson cell that writes a file",
+        description="List the lesson cells that write PATH, in order: notebook, cell index and "
+        "id, and whether the cell is part of the final version (the one in app/) or an earlier "
+        "version that a later lesson rewrites.",
+    )
+    where_cmd.add_argument("path", metavar="PATH", help="e.g. app/main.py")
+
+    sync_cmd = commands.add_parser(
+        "sync",
+        help="copy edited app/ files back into the lessons",
+        description="For each PATH (default: every file the lessons write) whose content differs "
+        "from what the lessons write, copy the current file into the last lesson cell that "
+        "writes it. Earlier versions of a rewritten file are not touched: the cells that still "
+        "contain lines your edit changed are listed for you to review. Typical loop: edit app/ "
+        "in your editor, run the tests, `workshop sync`, `workshop build --check`. With --check, "
+        "write nothing: the same as `build --check`.",
+    )
+    sync_cmd.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to sync")
+    sync_cmd.add_argument("--check", action="store_true", help="compare only (= build --check)")
+
     args = parser.parse_args(argv)
-    handler = {"build": _build, "start": _start, "check": _check}[args.command]
-    return handler(args)
+    handlers = {
+        "build": _build,
+        "start": _start,
+        "check": _check,
+        "where": _where,
+        "sync": _sync,
+    }
+    try:
+        return handlers[args.command](args)
+    except paths.NotAWorkspace as error:
+        print(error, file=sys.stderr)
+        return 2
+
+
+def _program_name() -> str:
+    return "workshop" if Path(sys.argv[0]).name == "workshop" else "python -m workshop"
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -61,6 +98,7 @@ def _build(args: argparse.Namespace) -> int:
     files = build.replay(paths.lessons(root), args.upto)
     if args.check:
         differences = build.compare(files, target, complete=args.upto is None)
+        differences += build.header_problems(paths.lessons(root))
         for difference in differences:
             print(difference)
         if differences:
@@ -83,7 +121,7 @@ def _start(args: argparse.Namespace) -> int:
     if target.exists() and any(target.iterdir()):
         print(f"{target} exists and is not empty: choose a new folder.", file=sys.stderr)
         return 1
-    source = paths.find_root()
+    source = paths.KIT_ROOT  # a new workspace always starts from the kit's own lessons
     target.mkdir(parents=True, exist_ok=True)
     (target / "notebooks").mkdir()
     for lesson in paths.lessons(source):
@@ -126,6 +164,60 @@ def _check(args: argparse.Namespace) -> int:
         print("\n".join(output.strip().splitlines()[-20:]))
         return 1
     print(f"\nAll {len(wanted)} stage(s) pass.")
+    return 0
+
+
+def _relative(root: Path, given: str) -> str:
+    """PATH as the lessons name it (relative to the workspace root, forward slashes)."""
+    path = Path(given)
+    absolute = path if path.is_absolute() else Path.cwd() / path
+    try:
+        return absolute.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _where(args: argparse.Namespace) -> int:
+    root = paths.find_root()
+    relative = _relative(root, args.path)
+    places = sync.where(paths.lessons(root), relative)
+    if not places:
+        print(f"No lesson writes {relative}.", file=sys.stderr)
+        return 1
+    for place in places:
+        print(place)
+    return 0
+
+
+def _sync(args: argparse.Namespace) -> int:
+    root = paths.find_root()
+    lessons = paths.lessons(root)
+    if args.check:
+        return _build(argparse.Namespace(upto=None, into=None, check=True))
+    owned = build.replay(lessons)
+    wanted: list[str] = []
+    for given in args.paths:
+        relative = _relative(root, given)
+        inside = [p for p in owned if p == relative or p.startswith(relative.rstrip("/") + "/")]
+        if not inside:
+            print(f"No lesson writes {relative} (or anything under it).", file=sys.stderr)
+            return 1
+        wanted.extend(inside)
+    try:
+        report = sync.sync(lessons, root, sorted(set(wanted)) or None)
+    except sync.SyncError as error:
+        print(f"sync: {error}", file=sys.stderr)
+        return 1
+    if not report.updated:
+        print("Nothing to sync: every file matches the lessons.")
+    for _path, cells in report.updated.items():
+        for cell in cells:
+            print(f"updated {cell}")
+    if report.stale:
+        print("\nEarlier versions that still contain lines you changed (review them):")
+        for _path, cells in report.stale.items():
+            for cell in cells:
+                print(f"  {cell}")
     return 0
 
 

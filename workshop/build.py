@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from pathlib import Path
 
-from workshop.notebooks import Lesson, writefile_cells
+from workshop.notebooks import Lesson, WriteFile, header_for, writefile_cells
 
 # Python files under these folders must all come from some lesson.
 OWNED_TREES = ("app", "alembic")
@@ -12,13 +12,20 @@ OWNED_TREES = ("app", "alembic")
 def replay(lessons: list[Lesson], upto: int | None = None) -> dict[str, str]:
     """Path -> content after running every writefile cell of the lessons <= upto, in order."""
     files: dict[str, str] = {}
+    for write in writes(lessons, upto):
+        before = files.get(write.path, "") if write.append else ""
+        files[write.path] = before + write.content
+    return files
+
+
+def writes(lessons: list[Lesson], upto: int | None = None) -> list[WriteFile]:
+    """Every writefile cell of the lessons <= upto, in the order a learner runs them."""
+    found: list[WriteFile] = []
     for lesson in lessons:
         if upto is not None and lesson.number > upto:
             break
-        for write in writefile_cells(lesson):
-            before = files.get(write.path, "") if write.append else ""
-            files[write.path] = before + write.content
-    return files
+        found.extend(writefile_cells(lesson))
+    return found
 
 
 def history(lessons: list[Lesson]) -> dict[str, list[str]]:
@@ -70,3 +77,17 @@ def compare(files: dict[str, str], root: Path, *, complete: bool = True) -> list
                 if relative not in files and "__pycache__" not in relative:
                     differences.append(Difference(relative, "no lesson writes this file"))
     return differences
+
+
+def header_problems(lessons: list[Lesson]) -> list[Difference]:
+    """Writefile cells whose file does not start by naming the lesson that writes it."""
+    problems = []
+    for write in writes(lessons):
+        if write.append or write.lesson is None:
+            continue
+        expected = header_for(write.path, write.lesson.relative)
+        first = write.content.partition("\n")[0]
+        if first != expected:
+            where = f"{write.lesson.relative} cell #{write.index}"
+            problems.append(Difference(write.path, f"{where} must start with the line: {expected}"))
+    return problems

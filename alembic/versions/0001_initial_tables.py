@@ -1,3 +1,4 @@
+# Written by notebooks/10_migrations.ipynb: edit there, or edit here and run `workshop sync`
 """initial tables: users and items
 
 Revision ID: 0001

@@ -1,3 +1,4 @@
+# Written by notebooks/02_database.ipynb: edit there, or edit here and run `workshop sync`
 """SQLAlchemy models. Importing this package registers every table on Base.metadata."""
 
 from app.models.item import Item

@@ -1,3 +1,4 @@
+# Written by notebooks/02_database.ipynb: edit there, or edit here and run `workshop sync`
 """Timezone-aware UTC timestamps that read back aware on every database."""
 
 from datetime import UTC, datetime

@@ -1,3 +1,4 @@
+# Written by notebooks/02_database.ipynb: edit there, or edit here and run `workshop sync`
 """The users table."""
 
 from typing import TYPE_CHECKING

@@ -1,3 +1,4 @@
+# Written by notebooks/04_services.ipynb: edit there, or edit here and run `workshop sync`
 """Queries on items."""
 
 from collections.abc import Sequence

@@ -1,3 +1,4 @@
+# Written by notebooks/07_caching.ipynb: edit there, or edit here and run `workshop sync`
 """Queries on users. SQLAlchemy expressions only: every value is a bound parameter."""
 
 from collections.abc import Sequence

@@ -1,3 +1,4 @@
+# Written by notebooks/06_auth.ipynb: edit there, or edit here and run `workshop sync`
 """Login: trade a username (or email) and password for an access token."""
 
 from typing import Annotated

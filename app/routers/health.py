@@ -1,3 +1,4 @@
+# Written by notebooks/07_caching.ipynb: edit there, or edit here and run `workshop sync`
 """Liveness for load balancers: is the database answering, and how is the cache?"""
 
 import asyncio

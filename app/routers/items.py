@@ -1,3 +1,4 @@
+# Written by notebooks/06_auth.ipynb: edit there, or edit here and run `workshop sync`
 """Items: each user manages their own; superusers see everyone's."""
 
 from typing import Annotated

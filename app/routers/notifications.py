@@ -1,3 +1,4 @@
+# Written by notebooks/09_background_tasks.ipynb: edit there, or edit here and run `workshop sync`
 """POST /notify: a superuser queues a mail to a user; the answer does not wait for it."""
 
 from fastapi import APIRouter, BackgroundTasks, status

@@ -1,3 +1,4 @@
+# Written by notebooks/09_background_tasks.ipynb: edit there, or edit here and run `workshop sync`
 """User accounts: register, read, change, delete."""
 
 from typing import Annotated

@@ -1,3 +1,4 @@
+# Written by notebooks/08_websockets.ipynb: edit there, or edit here and run `workshop sync`
 """WS /ws/{room}?token=JWT: authenticated chat rooms (and the page that uses them, /chat)."""
 
 import json

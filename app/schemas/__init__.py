@@ -1,3 +1,4 @@
+# Written by notebooks/03_schemas.ipynb: edit there, or edit here and run `workshop sync`
 """Pydantic schemas: the shapes of request and response bodies."""
 
 from app.schemas.auth import Token

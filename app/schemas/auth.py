@@ -1,3 +1,4 @@
+# Written by notebooks/03_schemas.ipynb: edit there, or edit here and run `workshop sync`
 """Tokens issued by the login endpoint."""
 
 from typing import Literal

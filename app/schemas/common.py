@@ -1,3 +1,4 @@
+# Written by notebooks/03_schemas.ipynb: edit there, or edit here and run `workshop sync`
 """Building blocks shared by the request and response schemas."""
 
 from http import HTTPStatus

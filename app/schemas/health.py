@@ -1,3 +1,4 @@
+# Written by notebooks/07_caching.ipynb: edit there, or edit here and run `workshop sync`
 """The health check's answer."""
 
 from typing import Literal

@@ -1,3 +1,4 @@
+# Written by notebooks/09_background_tasks.ipynb: edit there, or edit here and run `workshop sync`
 """A mail a superuser asks the app to send to a user."""
 
 from typing import Annotated, Literal

@@ -1,3 +1,4 @@
+# Written by notebooks/03_schemas.ipynb: edit there, or edit here and run `workshop sync`
 """What clients may send about users, and what they get back."""
 
 from datetime import datetime

@@ -1,3 +1,4 @@
+# Written by notebooks/07_caching.ipynb: edit there, or edit here and run `workshop sync`
 """Rules about items: users see and change their own, superusers everything."""
 
 from collections.abc import Sequence

@@ -1,3 +1,4 @@
+# Written by notebooks/09_background_tasks.ipynb: edit there, or edit here and run `workshop sync`
 """Mail: an SMTP backend when SMTP_HOST is set, else .eml files in MAIL_OUTBOX_DIR.
 
 Sending runs in a worker thread (smtplib and file writes block) and, from the routes, as a

@@ -1,3 +1,4 @@
+# Written by notebooks/07_caching.ipynb: edit there, or edit here and run `workshop sync`
 """Rules about users: uniqueness, hashing, who may see or change whom."""
 
 from collections.abc import Sequence

@@ -1,3 +1,4 @@
+# Written by notebooks/06_auth.ipynb: edit there, or edit here and run `workshop sync`
 """Password hashing and access tokens: the only module that knows passlib and python-jose."""
 
 import asyncio
