@@ -2,6 +2,7 @@
 
 import importlib
 import os
+import shutil
 import sys
 from pathlib import Path
 from types import TracebackType
@@ -30,6 +31,10 @@ def setup(number: int) -> None:
     if os.environ.get(WORKSPACE_ENV):
         root = Path(os.environ[WORKSPACE_ENV]) / f"lesson_{number:02d}"
         root.mkdir(parents=True, exist_ok=True)
+        # A workspace of its own, as `workshop start` makes: the workshop commands work there.
+        (root / "notebooks").mkdir(exist_ok=True)
+        for kit_lesson in paths.lessons(source):
+            shutil.copy2(kit_lesson.path, root / "notebooks" / kit_lesson.path.name)
     lessons = paths.lessons(source)
     restored = restore_stages(lessons, root, number - 1)
     for current in (lesson for lesson in lessons if lesson.number == number):
