@@ -20,7 +20,11 @@ PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "your-secret-key", "su
 class Settings(BaseSettings):
     """Every setting has a safe local default, except the secrets production must provide."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # hide_input_in_errors: a refused start-up names the problem, never echoes the values
+    # read (pydantic would print them all, SMTP password included, into the logs).
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", hide_input_in_errors=True
+    )
 
     app_name: str = "FastAPI Notebook Kit"
     environment: Environment = "local"

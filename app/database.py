@@ -34,7 +34,9 @@ class Base(DeclarativeBase):
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """An async engine; on SQLite, foreign keys are switched on for every connection."""
-    engine = create_async_engine(url, echo=echo, pool_pre_ping=True)
+    # hide_parameters: an error (or its log line) shows the SQL, never the values bound to
+    # it (login names, item text); only echo, a developer's switch, prints them.
+    engine = create_async_engine(url, echo=echo, pool_pre_ping=True, hide_parameters=not echo)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _enable_sqlite_foreign_keys)
     return engine

@@ -3,19 +3,30 @@
 
 import logging
 import re
+from urllib.parse import unquote_plus
 
-TOKEN_IN_QUERY = re.compile(r"(token=)[^&\s\"']+")
+# One query parameter, as it appears (still percent-encoded) in a logged URL.
+QUERY_PARAMETER = re.compile(r"(?<![^?&;\s])([^=?&;\s\"'#]+)=([^&;\s\"'#]*)")
+
+
+def _redact_match(match: re.Match[str]) -> str:
+    # The app reads keys percent-decoded: ?%74oken=... is the token too, and so redacted.
+    if unquote_plus(match.group(1)) == "token":
+        return f"{match.group(1)}=[redacted]"
+    return match.group(0)
+
+
+def redact(text: str) -> str:
+    """The text with the value of every token parameter replaced by [redacted]."""
+    return QUERY_PARAMETER.sub(_redact_match, text) if "=" in text else text
 
 
 class RedactTokens(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(
-                TOKEN_IN_QUERY.sub(r"\1[redacted]", arg) if isinstance(arg, str) else arg
-                for arg in record.args
-            )
+            record.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in record.args)
         if isinstance(record.msg, str):
-            record.msg = TOKEN_IN_QUERY.sub(r"\1[redacted]", record.msg)
+            record.msg = redact(record.msg)
         return True
 
 

@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             openapi_url=None,
         )
     app.state.settings = settings
+    register_error_handlers(app)  # first: its catch-all layer sits inside the ones below
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.allowed_origins,
@@ -82,7 +83,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_headers=["Authorization", "Content-Type"],
     )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
-    register_error_handlers(app)
     for module in (auth, users, items, notifications):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(health.router)

@@ -3,12 +3,11 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Form, Request
 
 from app.dependencies import LoginLimiterDep, SettingsDep, UserServiceDep
 from app.exceptions import InvalidCredentials
-from app.schemas.auth import Token
+from app.schemas.auth import LoginForm, Token
 from app.schemas.common import error_responses
 from app.utils.security import create_access_token
 
@@ -17,7 +16,7 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 
 @router.post("/token", responses=error_responses(401, 429))
 async def login(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[LoginForm, Form()],
     request: Request,
     users: UserServiceDep,
     limiter: LoginLimiterDep,

@@ -1,18 +1,13 @@
 # Written by notebooks/06_auth.ipynb: edit there, or edit here and run `workshop sync`
 """Items: each user manages their own; superusers see everyone's."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, status
 
 from app.dependencies import CurrentUser, ItemServiceDep
-from app.schemas.common import error_responses
+from app.schemas.common import Id, Limit, Skip, error_responses
 from app.schemas.item import ItemCreate, ItemResponse, ItemUpdate
 
 router = APIRouter(prefix="/items", tags=["items"])
-
-Skip = Annotated[int, Query(ge=0)]
-Limit = Annotated[int, Query(ge=1, le=100)]
 
 
 @router.post("/", status_code=status.HTTP_201_CREATED, responses=error_responses(401))
@@ -28,13 +23,13 @@ async def list_items(
 
 
 @router.get("/{item_id}", responses=error_responses(401, 404))
-async def read_item(item_id: int, actor: CurrentUser, items: ItemServiceDep) -> ItemResponse:
+async def read_item(item_id: Id, actor: CurrentUser, items: ItemServiceDep) -> ItemResponse:
     return ItemResponse.model_validate(await items.get(actor, item_id))
 
 
 @router.patch("/{item_id}", responses=error_responses(401, 404))
 async def update_item(
-    item_id: int, data: ItemUpdate, actor: CurrentUser, items: ItemServiceDep
+    item_id: Id, data: ItemUpdate, actor: CurrentUser, items: ItemServiceDep
 ) -> ItemResponse:
     return ItemResponse.model_validate(await items.update(actor, item_id, data))
 
@@ -42,5 +37,5 @@ async def update_item(
 @router.delete(
     "/{item_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401, 404)
 )
-async def delete_item(item_id: int, actor: CurrentUser, items: ItemServiceDep) -> None:
+async def delete_item(item_id: Id, actor: CurrentUser, items: ItemServiceDep) -> None:
     await items.delete(actor, item_id)

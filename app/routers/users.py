@@ -1,20 +1,15 @@
 # Written by notebooks/09_background_tasks.ipynb: edit there, or edit here and run `workshop sync`
 """User accounts: register, read, change, delete."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, BackgroundTasks, Query, status
+from fastapi import APIRouter, BackgroundTasks, status
 
 from app.dependencies import CurrentUser, MailerDep, SettingsDep, UserServiceDep
 from app.models import User
-from app.schemas.common import error_responses
+from app.schemas.common import Id, Limit, Skip, error_responses
 from app.schemas.user import UserCreate, UserResponse, UserUpdate
 from app.services.notifications import send_quietly, welcome_message
 
 router = APIRouter(prefix="/users", tags=["users"])
-
-Skip = Annotated[int, Query(ge=0)]
-Limit = Annotated[int, Query(ge=1, le=100)]
 
 
 @router.post("/", status_code=status.HTTP_201_CREATED, responses=error_responses(409))
@@ -46,13 +41,13 @@ async def read_me(actor: CurrentUser) -> UserResponse:
 
 
 @router.get("/{user_id}", responses=error_responses(401, 403, 404))
-async def read_user(user_id: int, actor: CurrentUser, users: UserServiceDep) -> UserResponse:
+async def read_user(user_id: Id, actor: CurrentUser, users: UserServiceDep) -> UserResponse:
     return UserResponse.model_validate(await users.get(actor, user_id))
 
 
 @router.patch("/{user_id}", responses=error_responses(401, 403, 404, 409))
 async def update_user(
-    user_id: int, data: UserUpdate, actor: CurrentUser, users: UserServiceDep
+    user_id: Id, data: UserUpdate, actor: CurrentUser, users: UserServiceDep
 ) -> UserResponse:
     user: User = await users.update(actor, user_id, data)
     return UserResponse.model_validate(user)
@@ -61,6 +56,6 @@ async def update_user(
 @router.delete(
     "/{user_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401, 403, 404)
 )
-async def delete_user(user_id: int, actor: CurrentUser, users: UserServiceDep) -> None:
+async def delete_user(user_id: Id, actor: CurrentUser, users: UserServiceDep) -> None:
     """Delete an account and, with it, every item it owns."""
     await users.delete(actor, user_id)

@@ -1,9 +1,31 @@
 # Written by notebooks/03_schemas.ipynb: edit there, or edit here and run `workshop sync`
-"""Tokens issued by the login endpoint."""
+"""Login forms in, tokens out."""
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from app.schemas.common import refuse_nul
+
+
+class LoginForm(BaseModel):
+    """OAuth2's password form (what Swagger's Authorize button sends), validated like a body.
+
+    `username` may be the username or the email. Neither is stripped: a password is kept as
+    typed. The limits are loose on purpose (a login never says which rule a guess broke), but
+    they exist: a NUL character or a megabyte-long name stops here, not in the database.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    username: str = Field(min_length=1, max_length=320)
+    password: str = Field(min_length=1, max_length=128)
+    grant_type: Literal["password"] | None = None
+    scope: str = ""
+    client_id: str | None = None
+    client_secret: str | None = None
+
+    _no_nul = field_validator("*")(refuse_nul)
 
 
 class Token(BaseModel):

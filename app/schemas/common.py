@@ -2,9 +2,23 @@
 """Building blocks shared by the request and response schemas."""
 
 from http import HTTPStatus
-from typing import Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# Integer columns are 32-bit on PostgreSQL (64 on SQLite): a larger number is a 422 at the
+# door, not an overflow deep in the driver (a 500).
+INT32_MAX = 2**31 - 1
+Id = Annotated[int, Field(ge=1, le=INT32_MAX)]
+Skip = Annotated[int, Field(ge=0, le=INT32_MAX)]
+Limit = Annotated[int, Field(ge=1, le=100)]
+
+
+def refuse_nul(value: object) -> object:
+    """PostgreSQL cannot store a NUL character in text: refuse it on every database alike."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("NUL characters are not allowed")
+    return value
 
 
 class InputSchema(BaseModel):
@@ -12,9 +26,20 @@ class InputSchema(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    _no_nul = field_validator("*")(refuse_nul)
+
+
+def _drop_null_defaults(schema: dict[str, Any]) -> None:
+    # A field that may be omitted but not null has no default a client could send.
+    for field in schema.get("properties", {}).values():
+        if "default" in field and field["default"] is None and "anyOf" not in field:
+            del field["default"]
+
 
 class PatchSchema(InputSchema):
     """A PATCH body: omitted fields stay unchanged; null only where a column allows it."""
+
+    model_config = ConfigDict(json_schema_extra=_drop_null_defaults)
 
     nullable_fields: ClassVar[frozenset[str]] = frozenset()
 

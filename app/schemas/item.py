@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic.json_schema import SkipJsonSchema
 
 from app.schemas.common import InputSchema, PatchSchema
 
@@ -20,7 +21,8 @@ class ItemCreate(InputSchema):
 
 
 class ItemUpdate(PatchSchema):
-    title: Title | None = None
+    # SkipJsonSchema[None]: the field may be omitted, never null, and the OpenAPI says so.
+    title: Title | SkipJsonSchema[None] = None
     description: Description | None = None
 
     # Sending "description": null clears it; a title is always required.

@@ -5,12 +5,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, StringConstraints
 
-from app.schemas.common import InputSchema
+from app.schemas.common import Id, InputSchema
+
+# One line: a CR or LF in a mail header would start another header (header injection).
+Subject = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\r\n]*$")]
 
 
 class NotificationCreate(InputSchema):
-    user_id: int
-    subject: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    user_id: Id
+    subject: Subject
     body: Annotated[str, StringConstraints(min_length=1, max_length=10_000)]
 
 

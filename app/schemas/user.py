@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic.json_schema import SkipJsonSchema
 
 from app.schemas.common import InputSchema, PatchSchema
 
@@ -27,13 +28,14 @@ class UserCreate(InputSchema):
 
 
 class UserUpdate(PatchSchema):
-    """A partial update. is_superuser is accepted here but only a superuser may send it."""
+    """A partial update. is_superuser is accepted here but only a superuser may send it.
+    Each field may be omitted but never sent as null (no column here takes null)."""
 
-    email: Email | None = None
-    username: Username | None = None
-    password: Password | None = None
-    is_active: bool | None = None
-    is_superuser: bool | None = None
+    email: Email | SkipJsonSchema[None] = None
+    username: Username | SkipJsonSchema[None] = None
+    password: Password | SkipJsonSchema[None] = None
+    is_active: bool | SkipJsonSchema[None] = None
+    is_superuser: bool | SkipJsonSchema[None] = None
 
 
 class UserResponse(BaseModel):
