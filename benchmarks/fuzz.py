@@ -20,11 +20,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("ENVIRONMENT", "test")
 
-from sqlalchemy import MetaData  # noqa: E402
-from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.config import Settings  # noqa: E402
-from tests.fuzzing import Account, fuzz, served  # noqa: E402
+from app.config import Settings
+from tests.fuzzing import Account, fuzz, served
 
 
 async def _wipe(url: str) -> None:

@@ -7,9 +7,10 @@ Hypothesis directly: one strategy per operation and generation mode, one request
 """
 
 import asyncio
+import contextlib
 import threading
 from collections import Counter
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -24,8 +25,8 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis.core.failures import FailureGroup
 from schemathesis.generation import GenerationMode
 
-from app.main import create_app
 from app.config import Settings
+from app.main import create_app
 from app.models import User
 from app.repositories.user_repository import UserRepository
 from app.schemas.user import UserCreate
@@ -153,44 +154,49 @@ def fuzz(
     report = Report()
     schema = schemathesis.openapi.from_url(f"{server.base_url}/openapi.json")
     for result in schema.get_all_operations():
-        operation = result.ok()
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-
-            @hypothesis_settings(
-                max_examples=examples,
-                deadline=None,
-                database=None,
-                derandomize=not all_checks,
-                phases=[Phase.explicit, Phase.generate],
-                suppress_health_check=list(HealthCheck),
-            )
-            @given(case=operation.as_strategy(generation_mode=mode))
-            def send(case: Any) -> None:
-                response = case.call(base_url=server.base_url, headers=account.headers, timeout=30)
-                report.requests += 1
-                report.statuses[response.status_code] += 1
-                label = f"{case.method} {case.formatted_path} ({mode.value})"
-                if response.status_code >= 500:
-                    report.server_errors.append(f"{label}: {response.status_code} {response.text}")
-                if all_checks:
-                    try:
-                        case.validate_response(response)
-                    except FailureGroup as failures:  # one exception per failed check
-                        for failure in failures.exceptions:
-                            title = getattr(failure, "title", type(failure).__name__)
-                            said = response.text[:160]
-                            report.check_failures.append(f"{label}: {title}: {said}")
-                changed_accounts = case.path.startswith("/api/v1/users/{") and case.method in (
-                    "PATCH",
-                    "DELETE",
-                )
-                if response.status_code in (401, 403) or (
-                    changed_accounts and response.status_code < 300
-                ):
-                    account.repair()
-
-            try:
-                send()
-            except Unsatisfiable:
-                pass  # negative data for an operation that takes no input: nothing to send
+            run = _operation_run(server, account, report, result.ok(), mode, all_checks)
+            with contextlib.suppress(Unsatisfiable):  # negative data for an input-less operation
+                hypothesis_settings(
+                    max_examples=examples,
+                    deadline=None,
+                    database=None,
+                    derandomize=not all_checks,
+                    phases=[Phase.explicit, Phase.generate],
+                    suppress_health_check=list(HealthCheck),
+                )(run)()
     return report
+
+
+def _operation_run(
+    server: ServerThread,
+    account: Account,
+    report: Report,
+    operation: Any,
+    mode: GenerationMode,
+    all_checks: bool,
+) -> Callable[[], None]:
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def send(case: Any) -> None:
+        response = case.call(base_url=server.base_url, headers=account.headers, timeout=30)
+        report.requests += 1
+        report.statuses[response.status_code] += 1
+        label = f"{case.method} {case.formatted_path} ({mode.value})"
+        if response.status_code >= 500:
+            report.server_errors.append(f"{label}: {response.status_code} {response.text}")
+        if all_checks:
+            try:
+                case.validate_response(response)
+            except FailureGroup as failures:  # one exception per failed check
+                for failure in failures.exceptions:
+                    title = getattr(failure, "title", type(failure).__name__)
+                    report.check_failures.append(f"{label}: {title}: {response.text[:160]}")
+        changed_accounts = case.path.startswith("/api/v1/users/{") and case.method in (
+            "PATCH",
+            "DELETE",
+        )
+        if response.status_code in (401, 403) or (changed_accounts and response.status_code < 300):
+            account.repair()
+
+    run: Callable[[], None] = send
+    return run
