@@ -109,7 +109,33 @@ def check(number: int) -> None:
         print("\nLast lines of the test output:\n" + tail)
 
 
-REQUIRED = ["fastapi", "starlette", "pydantic", "pydantic_settings", "sqlalchemy", "httpx"]
+# What the lessons import (tests/test_lessons.py keeps this complete), and what the app needs
+# behind them: import name -> distribution. A few are only imported by a library (passlib loads
+# argon2 and bcrypt, FastAPI loads email_validator and python-multipart, SQLAlchemy asyncpg).
+REQUIRED = {
+    "fastapi": "fastapi",
+    "fastapi_offline": "fastapi-offline",
+    "starlette": "starlette",
+    "uvicorn": "uvicorn",
+    "websockets": "websockets",
+    "pydantic": "pydantic",
+    "pydantic_settings": "pydantic-settings",
+    "email_validator": "email-validator",
+    "multipart": "python-multipart",
+    "sqlalchemy": "sqlalchemy",
+    "aiosqlite": "aiosqlite",
+    "asyncpg": "asyncpg",
+    "passlib": "passlib",
+    "argon2": "argon2-cffi",
+    "bcrypt": "bcrypt",
+    "jose": "python-jose",
+    "limits": "limits",
+    "redis": "redis",
+    "alembic": "alembic",
+    "httpx": "httpx",
+    "aiosmtpd": "aiosmtpd",
+    "matplotlib": "matplotlib",
+}
 
 
 def _check_environment() -> bool:
@@ -117,11 +143,12 @@ def _check_environment() -> bool:
 
     ok = sys.version_info >= (3, 11)
     print(f"Python {sys.version.split()[0]}: {'ok' if ok else 'too old, 3.11+ needed'}")
-    for package in REQUIRED:
+    for module, distribution in REQUIRED.items():
         try:
-            print(f"{package} {version(package.replace('_', '-'))}: ok")
-        except PackageNotFoundError:
-            print(f"{package}: missing (pip install -e '.[dev]')")
+            importlib.import_module(module)
+            print(f"{distribution} {version(distribution)}: ok")
+        except (ImportError, PackageNotFoundError):
+            print(f"{distribution}: missing (pip install -e '.[dev]')")
             ok = False
     print("Environment ready." if ok else "Environment incomplete: fix the lines above.")
     return ok
