@@ -41,8 +41,9 @@ async def list_users(
 
 
 @router.get("/me", responses=error_responses(401))
-async def read_me(actor: CurrentUser) -> UserResponse:
-    return UserResponse.model_validate(actor)
+async def read_me(actor: CurrentUser, users: UserServiceDep) -> UserResponse:
+    """Your own account, from the cache when it is there (the principal has no email)."""
+    return await users.get(actor, actor.id)
 
 
 @router.get("/{user_id}", responses=error_responses(401, 403, 404))
