@@ -69,7 +69,7 @@ async def get_current_user(
     """Who the bearer token names, if still active and the token not revoked; 401 otherwise.
     The principal comes from the cache: a hit makes no database query."""
     claims = decode_access_token(token, settings.jwt_secret)
-    return await users.get_active(claims)
+    return await users.get_active(claims.user_id, claims.generation)
 
 
 CurrentUser = Annotated[Principal, Depends(get_current_user)]

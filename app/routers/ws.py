@@ -87,7 +87,9 @@ async def _authorize(
         claims = decode_access_token(token, settings.jwt_secret)
         cache: Cache = websocket.app.state.cache
         async with websocket.app.state.sessionmaker() as session:
-            return await UserService(UserRepository(session), cache).get_active(claims)
+            return await UserService(UserRepository(session), cache).get_active(
+                claims.user_id, claims.generation
+            )
     except InvalidCredentials:
         return None
 

@@ -18,7 +18,7 @@ from app.models import User
 from app.repositories.user_repository import UserRepository
 from app.schemas.principal import Principal
 from app.schemas.user import UserCreate, UserResponse, UserUpdate
-from app.utils.security import AccessClaims, hash_password, verify_against_dummy, verify_password
+from app.utils.security import hash_password, verify_against_dummy, verify_password
 
 
 class UserService:
@@ -47,18 +47,16 @@ class UserService:
             raise InvalidCredentials
         return user
 
-    async def get_active(self, claims: AccessClaims) -> Principal:
-        """Who a token names, if they still exist, may act, and the token is of their current
-        generation. Cache-aside: a hit costs no database query."""
+    async def get_active(self, user_id: int, token_generation: int) -> Principal:
+        """Who a token names, if they still exist and may act, and the token is not revoked
+        (of their current generation). Cache-aside: a hit costs no database query."""
         principal = await self.cache.get_or_load(
-            cache_key("principal", claims.user_id),
-            Principal,
-            lambda: self._load_principal(claims.user_id),
+            cache_key("principal", user_id), Principal, lambda: self._load_principal(user_id)
         )
         if (
             principal is None
             or not principal.is_active
-            or principal.token_generation != claims.generation
+            or principal.token_generation != token_generation
         ):
             raise InvalidCredentials
         return principal
