@@ -48,8 +48,18 @@ class Settings(BaseSettings):
     # Threads that hash passwords (unset: cores - 1, at least 1): a login storm queues there.
     password_hash_workers: int | None = Field(default=None, ge=1, le=64)
 
+    # Failed logins (see app/rate_limit.py): per account and address, per account from any
+    # address, per address on existing accounts, per address on unknown names.
     login_limit_per_account: str = "5/15 minutes"
+    login_limit_per_account_any_ip: str = "20/15 minutes"
     login_limit_per_ip: str = "50/15 minutes"
+    login_limit_unknown_per_ip: str = "50/15 minutes"
+    # Accounts created per address.
+    registration_limit_per_ip: str = "20/hour"
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated IPs or
+    # networks, "*" for any). Empty: nobody; the client is the TCP peer. uvicorn and gunicorn
+    # read the same FORWARDED_ALLOW_IPS variable.
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = []
 
     # Unset: in-process cache and counters. Set (redis://host:6379/0): shared by every worker.
     redis_url: str | None = None
@@ -71,7 +81,7 @@ class Settings(BaseSettings):
     ws_max_message_bytes: int = Field(default=64 * 1024, ge=1024)
     ws_send_timeout_seconds: float = Field(default=2.0, gt=0)
 
-    @field_validator("allowed_origins", mode="before")
+    @field_validator("allowed_origins", "forwarded_allow_ips", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         # ALLOWED_ORIGINS=https://a.example,https://b.example reads better than JSON.

@@ -20,7 +20,7 @@ from app.exceptions import (
     InvalidCredentials,
     NotFound,
     PermissionDenied,
-    TooManyLoginAttempts,
+    RateLimited,
 )
 
 STATUS_FOR: dict[type[DomainError], int] = {
@@ -28,7 +28,7 @@ STATUS_FOR: dict[type[DomainError], int] = {
     PermissionDenied: status.HTTP_403_FORBIDDEN,
     Conflict: status.HTTP_409_CONFLICT,
     InvalidCredentials: status.HTTP_401_UNAUTHORIZED,
-    TooManyLoginAttempts: status.HTTP_429_TOO_MANY_REQUESTS,
+    RateLimited: status.HTTP_429_TOO_MANY_REQUESTS,
 }
 
 
@@ -45,7 +45,7 @@ async def handle_domain_error(request: Request, error: Exception) -> JSONRespons
     headers = {}
     if isinstance(error, InvalidCredentials):
         headers["WWW-Authenticate"] = "Bearer"
-    if isinstance(error, TooManyLoginAttempts):
+    if isinstance(error, RateLimited):
         headers["Retry-After"] = str(error.retry_after)
     return JSONResponse({"detail": error.detail}, status_code=status_for(error), headers=headers)
 

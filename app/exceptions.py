@@ -39,9 +39,19 @@ class InvalidCredentials(DomainError):
     detail = "Could not validate credentials"
 
 
-class TooManyLoginAttempts(DomainError):
-    detail = "Too many failed login attempts, try again later"
+class RateLimited(DomainError):
+    """A budget is spent; `retry_after` says in how many seconds to try again."""
+
+    detail = "Too many requests, try again later"
 
     def __init__(self, retry_after: int) -> None:
         super().__init__()
         self.retry_after = retry_after
+
+
+class TooManyLoginAttempts(RateLimited):
+    detail = "Too many failed login attempts, try again later"
+
+
+class TooManyRegistrations(RateLimited):
+    detail = "Too many accounts created from this address, try again later"

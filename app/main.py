@@ -15,6 +15,7 @@ from app.database import create_engine, create_sessionmaker, create_tables
 from app.error_handlers import register_error_handlers
 from app.log_redaction import redact_tokens_in_server_logs
 from app.middleware import BodySizeLimitMiddleware
+from app.proxies import TrustedProxiesMiddleware
 from app.rate_limit import LoginRateLimiter
 from app.realtime import create_broker
 from app.routers import auth, health, items, notifications, users, ws
@@ -85,6 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_headers=["Authorization", "Content-Type"],
     )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Outermost: every layer inside, and the routes, see the client the app trusts.
+    app.add_middleware(TrustedProxiesMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     for module in (auth, users, items, notifications):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(health.router)

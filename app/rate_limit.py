@@ -1,9 +1,11 @@
 # Written by notebooks/07_caching.ipynb: edit there, or edit here and run `workshop sync`
-"""Failed-login budgets, counted with the `limits` library's async storage.
+"""Login and registration budgets, counted with the `limits` library's async storage.
 
 In memory by default (one budget per process); in Redis when REDIS_URL is set, so every
 worker shares one budget. If Redis fails, counting falls back to memory: logins keep working
-and stay limited, per process, until Redis answers again.
+and stay limited, per process, until Redis answers again. Like the cache, the limiter then
+leaves Redis alone for a few seconds: a frozen Redis costs one timeout per outage, not one
+(or four) per login.
 """
 
 import logging
@@ -17,24 +19,49 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 
 from app.config import Settings
-from app.exceptions import TooManyLoginAttempts
+from app.exceptions import TooManyLoginAttempts, TooManyRegistrations
 
 logger = logging.getLogger(__name__)
 
+Budget = tuple[RateLimitItem, tuple[str, ...]]
+
 
 class LoginRateLimiter:
-    """Counts failed logins per (account, client IP) and per client IP.
+    """Failed logins, counted four ways (only failures count: a user who types the right
+    password is never slowed down):
 
-    Only failures are recorded, so a user who types the right password is never slowed
-    down; an attacker guessing one account, or spraying many from one address, is.
+    - per account and address: one guesser on one account;
+    - per account, whatever the address: many addresses on one account (a botnet, or a
+      forged X-Forwarded-For). The account is the user's id, so its username and its email
+      share one budget;
+    - per address, on existing accounts: one address spraying many real accounts;
+    - per address, on unknown names, counted apart: names that do not exist never use up
+      the budget a real user behind the same address (an office, a proxy) needs to log in.
+
+    Registrations count per address, successful ones only.
     """
 
-    def __init__(self, storage: Storage, per_account: str, per_ip: str) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        per_account: str,
+        per_ip: str,
+        *,
+        per_account_any_ip: str = "20/15 minutes",
+        unknown_per_ip: str = "50/15 minutes",
+        registrations_per_ip: str = "20/hour",
+        retry_after: float = 5.0,
+    ) -> None:
         self._limiter = MovingWindowRateLimiter(storage)
         self._fallback = MovingWindowRateLimiter(MemoryStorage())
         self._storage_failing = False
+        self._down_until = 0.0
+        self.retry_after = retry_after
         self._per_account: RateLimitItem = parse(per_account)
+        self._per_account_any_ip: RateLimitItem = parse(per_account_any_ip)
         self._per_ip: RateLimitItem = parse(per_ip)
+        self._unknown_per_ip: RateLimitItem = parse(unknown_per_ip)
+        self._registrations: RateLimitItem = parse(registrations_per_ip)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "LoginRateLimiter":
@@ -48,34 +75,69 @@ class LoginRateLimiter:
                 socket_timeout=timeout,
                 socket_connect_timeout=timeout,
             )
-        return cls(storage, settings.login_limit_per_account, settings.login_limit_per_ip)
+        return cls(
+            storage,
+            settings.login_limit_per_account,
+            settings.login_limit_per_ip,
+            per_account_any_ip=settings.login_limit_per_account_any_ip,
+            unknown_per_ip=settings.login_limit_unknown_per_ip,
+            registrations_per_ip=settings.registration_limit_per_ip,
+            retry_after=settings.cache_retry_seconds,
+        )
 
-    def _budgets(self, account: str, ip: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
+    def _budgets(self, account_id: int | None, login: str, ip: str) -> list[Budget]:
+        if account_id is None:
+            return [
+                (self._per_account, ("login-account", f"name:{login.lower()}", ip)),
+                (self._unknown_per_ip, ("login-unknown-ip", ip)),
+            ]
+        account = f"user:{account_id}"
         return [
-            (self._per_account, ("login-account", account.lower(), ip)),
+            (self._per_account, ("login-account", account, ip)),
+            (self._per_account_any_ip, ("login-account-any-ip", account)),
             (self._per_ip, ("login-ip", ip)),
         ]
 
-    async def check(self, account: str, ip: str) -> None:
-        """Raise TooManyLoginAttempts (with seconds to wait) when a budget is spent."""
-        for item, keys in self._budgets(account, ip):
+    async def check(self, account_id: int | None, login: str, ip: str) -> None:
+        """Raise TooManyLoginAttempts (with seconds to wait) when a budget is spent.
+        `account_id` is the id of the account `login` names, None when there is none."""
+        await self._check(self._budgets(account_id, login, ip), TooManyLoginAttempts)
+
+    async def record_failure(self, account_id: int | None, login: str, ip: str) -> None:
+        for item, keys in self._budgets(account_id, login, ip):
+            await self._call("hit", item, keys)
+
+    async def check_registration(self, ip: str) -> None:
+        await self._check([(self._registrations, ("register-ip", ip))], TooManyRegistrations)
+
+    async def record_registration(self, ip: str) -> None:
+        await self._call("hit", self._registrations, ("register-ip", ip))
+
+    async def _check(
+        self, budgets: list[Budget], error: type[TooManyLoginAttempts | TooManyRegistrations]
+    ) -> None:
+        for item, keys in budgets:
             if not await self._call("test", item, keys):
                 stats = await self._call("get_window_stats", item, keys)
                 wait = math.ceil(stats.reset_time - time.time())
-                raise TooManyLoginAttempts(retry_after=max(1, wait))
-
-    async def record_failure(self, account: str, ip: str) -> None:
-        for item, keys in self._budgets(account, ip):
-            await self._call("hit", item, keys)
+                raise error(retry_after=max(1, wait))
 
     async def _call(self, method: str, item: RateLimitItem, keys: tuple[str, ...]) -> Any:
-        """limiter.method(item, *keys) on the shared storage, or on the fallback if it fails."""
+        """limiter.method(item, *keys) on the shared storage, or on the fallback if it fails
+        (or failed less than `retry_after` seconds ago: no timeout paid again meanwhile)."""
+        if self._storage_failing and time.monotonic() < self._down_until:
+            return await getattr(self._fallback, method)(item, *keys)
         try:
             result = await getattr(self._limiter, method)(item, *keys)
         except StorageError as error:
             if not self._storage_failing:  # one line per outage
-                logger.warning("rate-limit storage unavailable (%s); counting in memory", error)
+                logger.warning(
+                    "rate-limit storage unavailable (%s); counting in memory, retrying every %ss",
+                    error,
+                    self.retry_after,
+                )
             self._storage_failing = True
+            self._down_until = time.monotonic() + self.retry_after
             return await getattr(self._fallback, method)(item, *keys)
         if self._storage_failing:
             logger.warning("rate-limit storage is back")

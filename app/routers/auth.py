@@ -23,12 +23,16 @@ async def login(
     settings: SettingsDep,
 ) -> Token:
     """OAuth2 password flow: `username` may be the username or the email."""
+    # The client as the app sees it: the TCP peer, or what a trusted proxy says it is
+    # (FORWARDED_ALLOW_IPS); a header anyone can send moves no budget.
     client_ip = request.client.host if request.client else "unknown"
-    await limiter.check(form.username, client_ip)
+    # Budgets key on the account itself: its username and its email share one.
+    account = await users.account_id(form.username)
+    await limiter.check(account, form.username, client_ip)
     try:
         user = await users.authenticate(form.username, form.password)
     except InvalidCredentials:
-        await limiter.record_failure(form.username, client_ip)
+        await limiter.record_failure(account, form.username, client_ip)
         raise InvalidCredentials("Incorrect username or password") from None
     token = create_access_token(
         user.id,

@@ -1,9 +1,15 @@
 # Written by notebooks/09_background_tasks.ipynb: edit there, or edit here and run `workshop sync`
 """User accounts: register, read, change, delete."""
 
-from fastapi import APIRouter, BackgroundTasks, status
+from fastapi import APIRouter, BackgroundTasks, Request, status
 
-from app.dependencies import CurrentUser, MailerDep, SettingsDep, UserServiceDep
+from app.dependencies import (
+    CurrentUser,
+    LoginLimiterDep,
+    MailerDep,
+    SettingsDep,
+    UserServiceDep,
+)
 from app.models import User
 from app.schemas.common import Id, Limit, Skip, error_responses
 from app.schemas.user import UserCreate, UserResponse, UserUpdate
@@ -12,16 +18,22 @@ from app.services.notifications import send_quietly, welcome_message
 router = APIRouter(prefix="/users", tags=["users"])
 
 
-@router.post("/", status_code=status.HTTP_201_CREATED, responses=error_responses(409))
+@router.post("/", status_code=status.HTTP_201_CREATED, responses=error_responses(409, 429))
 async def register(
     data: UserCreate,
+    request: Request,
     users: UserServiceDep,
+    limiter: LoginLimiterDep,
     mailer: MailerDep,
     settings: SettingsDep,
     background: BackgroundTasks,
 ) -> UserResponse:
-    """Create an account; the welcome mail goes out after the response, in the background."""
+    """Create an account; the welcome mail goes out after the response, in the background.
+    Each address may create a few accounts an hour (REGISTRATION_LIMIT_PER_IP)."""
+    client_ip = request.client.host if request.client else "unknown"
+    await limiter.check_registration(client_ip)
     user = await users.register(data)
+    await limiter.record_registration(client_ip)
     welcome = welcome_message(settings.mail_sender, user.email, user.username)
     background.add_task(send_quietly, mailer, welcome)
     return UserResponse.model_validate(user)

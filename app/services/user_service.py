@@ -37,6 +37,11 @@ class UserService:
             is_superuser=is_superuser,
         )
 
+    async def account_id(self, login: str) -> int | None:
+        """The id of the account a login names (username or email); None when none does."""
+        user = await self.users.get_by_login(login)
+        return None if user is None else user.id
+
     async def authenticate(self, login: str, password: str) -> User:
         """The active user with these credentials; one InvalidCredentials for every failure."""
         user = await self.users.get_by_login(login)

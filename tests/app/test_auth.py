@@ -126,7 +126,11 @@ def test_decode_round_trip() -> None:
 @pytest.fixture
 async def limited_app(settings: Settings) -> AsyncIterator[FastAPI]:
     strict = settings.model_copy(
-        update={"login_limit_per_account": "3/15 minutes", "login_limit_per_ip": "5/15 minutes"}
+        update={
+            "login_limit_per_account": "3/15 minutes",
+            "login_limit_per_ip": "5/15 minutes",
+            "login_limit_unknown_per_ip": "5/15 minutes",
+        }
     )
     application = create_app(strict)
     async with application.router.lifespan_context(application):
