@@ -35,6 +35,10 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///./app.db"
     database_echo: bool = False
+    # A database that stops answering fails requests within these (JSON 503), not in minutes.
+    database_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    database_command_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    database_pool_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
 
     allowed_origins: Annotated[list[str], NoDecode] = ["http://localhost:3000"]
     cors_allow_credentials: bool = True
@@ -80,6 +84,10 @@ class Settings(BaseSettings):
     # WebSocket chat: larger messages close the socket (1009); slow clients are dropped.
     ws_max_message_bytes: int = Field(default=64 * 1024, ge=1024)
     ws_send_timeout_seconds: float = Field(default=2.0, gt=0)
+    # Sockets one user may hold open (per worker), and messages each socket may send per
+    # second (bursts of as many); past that an error event, and a close if it goes on.
+    ws_max_sockets_per_user: int = Field(default=5, ge=1)
+    ws_messages_per_second: float = Field(default=5.0, gt=0)
 
     @field_validator("allowed_origins", "forwarded_allow_ips", mode="before")
     @classmethod

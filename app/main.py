@@ -1,7 +1,10 @@
 # Written by notebooks/09_background_tasks.ipynb: edit there, or edit here and run `workshop sync`
 """The application factory: `create_app(settings)` builds an app; uvicorn serves `app`."""
 
-from collections.abc import AsyncIterator
+import logging
+import os
+import sys
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -25,13 +28,54 @@ from app.utils.security import configure_hashing
 API_PREFIX = "/api/v1"
 VERSION = "1.0.0"
 
+logger = logging.getLogger(__name__)
+
+SEVERAL_WORKERS_WITHOUT_REDIS = (
+    "%d worker processes and no REDIS_URL: each worker keeps its own cache, login and "
+    "registration budgets and chat rooms. Reads may return data another worker already "
+    "changed or deleted (until the TTL), every budget is multiplied by the number of workers, "
+    "and chat messages reach only the sender's worker. Set REDIS_URL, or run one worker."
+)
+
+
+def worker_processes(
+    argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
+) -> int:
+    """How many worker processes the server was asked for, as far as a worker can tell:
+    --workers/-w on the command line (uvicorn's workers and gunicorn's inherit the server's
+    command line), GUNICORN_CMD_ARGS, and WEB_CONCURRENCY (both servers' default)."""
+    argv = sys.argv if argv is None else argv
+    env = os.environ if env is None else env
+    words = [*argv, *env.get("GUNICORN_CMD_ARGS", "").split()]
+    for n, word in enumerate(words):
+        value = None
+        if word in ("--workers", "-w") and n + 1 < len(words):
+            value = words[n + 1]
+        elif word.startswith("--workers="):
+            value = word.split("=", 1)[1]
+        elif word.startswith("-w") and word[2:].isdigit():
+            value = word[2:]
+        if value is not None and value.isdigit():
+            return int(value)
+    concurrency = env.get("WEB_CONCURRENCY", "")
+    return int(concurrency) if concurrency.isdigit() else 1
+
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Open long-lived resources at start-up, close them at shutdown."""
     settings: Settings = app.state.settings
+    workers = worker_processes()
+    if workers > 1 and not settings.redis_url:
+        logger.warning(SEVERAL_WORKERS_WITHOUT_REDIS, workers)
     configure_hashing(settings.password_hash_workers)  # a bounded pool, process-wide
-    engine = create_engine(settings.database_url, echo=settings.database_echo)
+    engine = create_engine(
+        settings.database_url,
+        echo=settings.database_echo,
+        connect_timeout=settings.database_connect_timeout_seconds,
+        command_timeout=settings.database_command_timeout_seconds,
+        pool_timeout=settings.database_pool_timeout_seconds,
+    )
     if settings.environment != "production":
         await create_tables(engine)  # production runs migrations instead
     app.state.engine = engine

@@ -73,6 +73,21 @@ class Hub:
         self.outbox_size = outbox_size
         self.rooms: dict[str, set[Connection]] = {}
         self._closing: set[asyncio.Task[None]] = set()
+        self._sockets_of: dict[int, int] = {}  # user id -> sockets open in this process
+
+    def claim_socket(self, user_id: int, limit: int) -> bool:
+        """Count one more socket for this user; False (and nothing counted) past `limit`."""
+        if self._sockets_of.get(user_id, 0) >= limit:
+            return False
+        self._sockets_of[user_id] = self._sockets_of.get(user_id, 0) + 1
+        return True
+
+    def release_socket(self, user_id: int) -> None:
+        left = self._sockets_of.get(user_id, 0) - 1
+        if left > 0:
+            self._sockets_of[user_id] = left
+        else:
+            self._sockets_of.pop(user_id, None)
 
     def join(self, room: str, websocket: WebSocket, user: str) -> Connection:
         connection = Connection(websocket, user, outbox_size=self.outbox_size)

@@ -1,5 +1,6 @@
-# Written by notebooks/07_caching.ipynb: edit there, or edit here and run `workshop sync`
-"""Liveness for load balancers: is the database answering, and how is the cache?"""
+# Written by notebooks/10_migrations.ipynb: edit there, or edit here and run `workshop sync`
+"""Liveness for load balancers: is the database answering, with the schema this code expects,
+and how is the cache?"""
 
 import asyncio
 
@@ -8,6 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.database import ping_database
 from app.dependencies import CacheDep
+from app.schema_check import checked_schema
 from app.schemas.health import Health
 
 router = APIRouter(tags=["health"])
@@ -15,15 +17,23 @@ router = APIRouter(tags=["health"])
 CHECK_TIMEOUT_SECONDS = 2
 
 
-@router.get("/health", responses={503: {"model": Health, "description": "Database unavailable"}})
+@router.get(
+    "/health",
+    responses={503: {"model": Health, "description": "Database unavailable or not migrated"}},
+)
 async def health(request: Request, cache: CacheDep, response: Response) -> Health:
     # A degraded cache is reported, not fatal: the app still answers from the database.
     cache_status = await cache.ping()
+    engine = request.app.state.engine
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
             # One round trip, no session: a probe that costs what it checks.
-            await ping_database(request.app.state.engine)
+            await ping_database(engine)
+            schema = await checked_schema(request.app, engine)  # free once it was right
     except (SQLAlchemyError, OSError, TimeoutError):
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
         return Health(status="unhealthy", database="unavailable", cache=cache_status)
+    if schema != "ok":
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+        return Health(status="unhealthy", database=schema, cache=cache_status)
     return Health(status="healthy", database="ok", cache=cache_status)

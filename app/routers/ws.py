@@ -2,6 +2,7 @@
 """WS /ws/{room}?token=JWT: authenticated chat rooms (and the page that uses them, /chat)."""
 
 import json
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -50,7 +51,11 @@ async def chat(
         await websocket.close(code=status.WS_1008_POLICY_VIOLATION)
         return
     await websocket.accept()
+    if not broker.hub.claim_socket(user.id, settings.ws_max_sockets_per_user):
+        await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="too many sockets")
+        return
     connection = broker.hub.join(room, websocket, user.username)
+    rate = MessageRate(settings.ws_messages_per_second)
     await broker.publish(room, event("join", room, user.username))
     try:
         while True:
@@ -62,6 +67,12 @@ async def chat(
             if size > settings.ws_max_message_bytes:
                 await websocket.close(code=status.WS_1009_MESSAGE_TOO_BIG)
                 break
+            if not rate.allow():
+                if rate.persistent:
+                    await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="flood")
+                    break
+                connection.offer(json.dumps({"type": "error", "detail": "too many messages"}))
+                continue
             try:
                 if text is None:
                     raise ValueError("send JSON text frames, not binary ones")
@@ -74,7 +85,40 @@ async def chat(
         pass  # the client left (RuntimeError: it vanished while we were receiving)
     finally:
         broker.hub.leave(room, connection)
+        broker.hub.release_socket(user.id)
         await broker.publish(room, event("leave", room, user.username))
+
+
+class MessageRate:
+    """A token bucket per connection: `per_second` messages a second, bursts of as many.
+
+    A message over the rate is refused with an error event. A client that keeps sending
+    anyway (more refusals than two seconds' worth before it has calmed down, that is before
+    the bucket filled up again) is closed.
+    """
+
+    def __init__(self, per_second: float) -> None:
+        self.per_second = per_second
+        self.burst = max(1.0, per_second)
+        self.tokens = self.burst
+        self.refused = 0
+        self.checked = time.monotonic()
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.checked) * self.per_second)
+        self.checked = now
+        if self.tokens >= self.burst:
+            self.refused = 0  # calm again: past excess is forgiven
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        self.refused += 1
+        return False
+
+    @property
+    def persistent(self) -> bool:
+        return self.refused > 2 * self.burst
 
 
 async def _authorize(

@@ -74,17 +74,17 @@ async def test_a_trusted_proxy_is_believed(settings: Settings) -> None:
         update={"forwarded_allow_ips": ["10.0.0.5"], "login_limit_per_account": "2/15 minutes"}
     )
     app = create_app(trusting)
-    async with app.router.lifespan_context(app):
-        async with (
-            _client(app, "10.0.0.5", **{"X-Forwarded-For": "203.0.113.7"}) as first,
-            _client(app, "10.0.0.5", **{"X-Forwarded-For": "203.0.113.8"}) as second,
-            _client(app, "10.0.0.6", **{"X-Forwarded-For": "203.0.113.9"}) as untrusted,
-        ):
-            assert await _statuses(first, ["root"] * 3) == [401, 401, 429]
-            # Another client behind the same trusted proxy has a budget of its own...
-            assert await _statuses(second, ["root"]) == [401]
-            # ...but a peer that is not a trusted proxy is its own address, whatever it says.
-            assert await _statuses(untrusted, ["root"] * 3) == [401, 401, 429]
+    async with (
+        app.router.lifespan_context(app),
+        _client(app, "10.0.0.5", **{"X-Forwarded-For": "203.0.113.7"}) as first,
+        _client(app, "10.0.0.5", **{"X-Forwarded-For": "203.0.113.8"}) as second,
+        _client(app, "10.0.0.6", **{"X-Forwarded-For": "203.0.113.9"}) as untrusted,
+    ):
+        assert await _statuses(first, ["root"] * 3) == [401, 401, 429]
+        # Another client behind the same trusted proxy has a budget of its own...
+        assert await _statuses(second, ["root"]) == [401]
+        # ...but a peer that is not a trusted proxy is its own address, whatever it says.
+        assert await _statuses(untrusted, ["root"] * 3) == [401, 401, 429]
 
 
 def test_forwarded_allow_ips_reads_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch) -> None:

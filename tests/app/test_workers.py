@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.config import Settings
 from tests.servers import free_port, wait_until_healthy
 
 KIT = Path(__file__).parents[2]
@@ -66,4 +67,44 @@ def test_three_workers_start_together_on_a_fresh_database(server: str, tmp_path:
         process.terminate()
         output = process.communicate(timeout=20)[0].decode()
     assert "Traceback" not in output and "ERROR" not in output, output
+    # No Redis: each worker says once, at start-up, what that breaks.
+    assert output.count("3 worker processes and no REDIS_URL") == 3, output
     assert (tmp_path / "app.db").exists() and (tmp_path / ".secret_key").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "expected"),
+    [
+        (["uvicorn", "app.main:app"], {}, 1),
+        (["uvicorn", "app.main:app", "--workers", "4"], {}, 4),
+        (["gunicorn", "app.main:app", "-w", "2"], {}, 2),
+        (["gunicorn", "app.main:app", "-w3"], {}, 3),
+        (["uvicorn", "app.main:app", "--workers=5"], {}, 5),
+        (["gunicorn", "app.main:app"], {"GUNICORN_CMD_ARGS": "--workers 6"}, 6),
+        (["uvicorn", "app.main:app"], {"WEB_CONCURRENCY": "2"}, 2),
+    ],
+)
+def test_worker_processes_reads_every_way_to_ask_for_workers(
+    argv: list[str], env: dict[str, str], expected: int
+) -> None:
+    from app.main import worker_processes
+
+    assert worker_processes(argv, env) == expected
+
+
+async def test_one_warning_per_worker_only_without_redis(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from app.main import create_app
+
+    monkeypatch.setenv("WEB_CONCURRENCY", "2")
+    for redis_url, warnings in ((None, 1), ("redis://127.0.0.1:1/0", 0)):
+        caplog.clear()
+        app = create_app(settings.model_copy(update={"redis_url": redis_url}))
+        async with app.router.lifespan_context(app):
+            pass
+        said = [r for r in caplog.records if "no REDIS_URL" in r.getMessage()]
+        assert len(said) == warnings
+        if said:
+            assert said[0].levelname == "WARNING"
+            assert "budget" in said[0].getMessage() and "chat" in said[0].getMessage()

@@ -21,7 +21,9 @@ from tests.servers import serve
 
 @pytest.fixture
 async def host(settings: Settings) -> AsyncIterator[str]:
-    fast = settings.model_copy(update={"ws_send_timeout_seconds": 0.5})
+    fast = settings.model_copy(
+        update={"ws_send_timeout_seconds": 0.5, "ws_messages_per_second": 1_000_000}
+    )
     async with serve(create_app(fast)) as address:
         yield address
 
