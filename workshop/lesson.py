@@ -11,11 +11,14 @@ from typing import Any
 import httpx
 
 from workshop import build, paths, stages
+from workshop.changes import Changes
+from workshop.changes import changes as _changes
 from workshop.notebooks import Lesson, writefile_cells
 
 WORKSPACE_ENV = "KIT_WORKSPACE"
 _fingerprint: tuple[tuple[str, int, int], ...] = ()
 _root: Path | None = None
+_number: int | None = None
 
 
 def setup(number: int) -> None:
@@ -25,7 +28,7 @@ def setup(number: int) -> None:
     lesson's version); your own edits are kept. With KIT_WORKSPACE set, the lesson runs in
     a fresh folder under it instead (the test suite does this to keep the checkout clean).
     """
-    global _root
+    global _root, _number
     source = paths.find_root()
     root = source
     if os.environ.get(WORKSPACE_ENV):
@@ -44,7 +47,7 @@ def setup(number: int) -> None:
     os.chdir(root)
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
-    _root = root
+    _root, _number = root, number
     _forget_app_modules()
     _watch_for_changes()
     earlier = [lesson for lesson in lessons if lesson.number < number]
@@ -57,6 +60,13 @@ def setup(number: int) -> None:
         count = len(restored)
         noun = "file" if count == 1 else "files"
         print(f" ({count} {noun} restored from the earlier lessons)." if restored else ".")
+
+
+def changes(path: str) -> Changes:
+    """What this lesson changed so far in `path`, a file an earlier lesson wrote (a diff)."""
+    if _number is None:
+        raise RuntimeError("Run this lesson's first cell (lesson.setup) first.")
+    return _changes(path, _number, _root)
 
 
 def restore_stages(lessons: list[Lesson], root: Path, upto: int) -> list[str]:
