@@ -135,3 +135,42 @@ def test_token_type_defaults_to_bearer() -> None:
     assert Token(access_token="abc").model_dump() == {"access_token": "abc", "token_type": "bearer"}
     with pytest.raises(ValidationError):
         Token(access_token="abc", token_type="mac")
+
+
+def test_bounds_the_database_needs_are_checked_at_the_door() -> None:
+    from pydantic import TypeAdapter, ValidationError
+
+    from app.schemas import ItemCreate, UserCreate
+    from app.schemas.common import Id, Skip
+
+    with pytest.raises(ValidationError):
+        ItemCreate(title="a\x00b")
+    with pytest.raises(ValidationError):
+        UserCreate(email="n@example.com", username="nul", password="pass\x00word")
+    assert TypeAdapter(Id).validate_python(2**31 - 1) == 2**31 - 1
+    for value in (2**31, 0):
+        with pytest.raises(ValidationError):
+            TypeAdapter(Id).validate_python(value)
+    with pytest.raises(ValidationError):
+        TypeAdapter(Skip).validate_python(2**63)
+
+
+def test_patch_fields_are_declared_as_they_behave() -> None:
+    from app.schemas import ItemUpdate, UserUpdate
+
+    def nullable(model: Any, field: str) -> bool:
+        declared = model.model_json_schema()["properties"][field]
+        return any(option.get("type") == "null" for option in declared.get("anyOf", []))
+
+    assert not any(nullable(UserUpdate, name) for name in UserUpdate.model_fields)
+    assert not nullable(ItemUpdate, "title") and nullable(ItemUpdate, "description")
+
+
+def test_the_login_form_refuses_nul_and_keeps_passwords_as_typed() -> None:
+    from pydantic import ValidationError
+
+    from app.schemas.auth import LoginForm
+
+    assert LoginForm(username="alice", password="  spaced  ").password == "  spaced  "
+    with pytest.raises(ValidationError):
+        LoginForm(username="ali\x00ce", password="whatever")

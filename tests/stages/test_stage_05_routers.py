@@ -124,3 +124,24 @@ async def test_openapi_documents_registration_conflicts(stage_client: httpx.Asyn
     assert {"201", "409", "422"} <= set(responses)
     schemas = spec["components"]["schemas"]
     assert "password" not in schemas["UserResponse"]["properties"]
+
+
+async def test_the_unexpected_is_json_and_unparsable_bodies_are_422(stage_settings: Any) -> None:
+    from app.main import create_app
+
+    app = create_app(stage_settings)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("a bug")
+
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            failed = await client.get("/boom")
+            unparsable = await client.post(
+                "/api/v1/users/", content=b"\xff\xfe", headers={"Content-Type": "application/json"}
+            )
+    assert failed.status_code == 500
+    assert failed.json() == {"detail": "Internal server error"}
+    assert unparsable.status_code == 422

@@ -219,3 +219,12 @@ async def test_create_broker_without_redis_is_local(stage_settings: Any) -> None
     assert member.received == ["hello"]
     broker.hub.leave("lobby", connection)
     await broker.close()
+
+
+def test_message_rate_refuses_past_a_burst_then_calls_it_a_flood() -> None:
+    from app.routers.ws import MessageRate
+
+    rate = MessageRate(per_second=3)
+    allowed = [rate.allow() for _ in range(10)]
+    assert allowed[:3] == [True, True, True] and not any(allowed[3:])
+    assert rate.persistent  # 7 refusals: more than two seconds' worth

@@ -162,3 +162,14 @@ async def test_a_dead_smtp_server_still_registers_and_logs_a_warning(
     [warning] = [r for r in caplog.records if r.name == "app.services.notifications"]
     assert warning.levelno == logging.WARNING
     assert "bob@example.com" in warning.getMessage()
+
+
+def test_a_subject_is_one_line() -> None:
+    from pydantic import ValidationError
+
+    from app.schemas.notification import NotificationCreate
+
+    assert NotificationCreate(user_id=1, subject="Hi", body="text").subject == "Hi"
+    for subject in ("Hi\r\nBcc: everyone@example.com", "Hi\nthere"):
+        with pytest.raises(ValidationError):
+            NotificationCreate(user_id=1, subject=subject, body="text")
