@@ -16,6 +16,7 @@ from app.log_redaction import RedactTokens, redact
 from app.main import create_app
 from tests.conftest import PASSWORD, Login, Register
 from tests.servers import serve
+from workshop.appclient import AppClient
 
 TOKEN_URL = "/api/v1/auth/token"
 
@@ -144,10 +145,9 @@ async def test_an_unavailable_database_is_json_503_with_one_line_per_request(
 ) -> None:
     gone = create_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none")
     app.state.sessionmaker = create_sessionmaker(gone)
-    transport = httpx.ASGITransport(app=app)
     body = {"email": "secret-name@example.com", "username": "secretname", "password": PASSWORD}
     try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        async with AppClient(app, lifespan=False) as client:
             answers = [await client.post("/api/v1/users/", json=body) for _ in range(3)]
     finally:
         await gone.dispose()

@@ -11,14 +11,17 @@ from app.config import Settings
 from app.main import create_app
 from tests.conftest import PASSWORD
 from tests.servers import serve
+from workshop.appclient import AppClient
 
 TOKEN_URL = "/api/v1/auth/token"
 WRONG = "wrong-password"
 
 
-def _client(app: FastAPI, ip: str, **headers: str) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, client=(ip, 40000))
-    return httpx.AsyncClient(transport=transport, base_url="http://test", headers=headers)
+def _client(app: FastAPI, ip: str, **headers: str) -> AppClient:
+    """Another caller, from `ip`, of an app whose lifespan is already running."""
+    client = AppClient(app, client_address=(ip, 40000), lifespan=False)
+    client.headers.update(headers)
+    return client
 
 
 @pytest.fixture
@@ -34,11 +37,10 @@ async def strict(settings: Settings) -> AsyncIterator[FastAPI]:
             }
         )
     )
-    async with application.router.lifespan_context(application):
-        async with _client(application, "192.0.2.1") as setup:
-            for name in ("alice", "bob"):
-                body = {"email": f"{name}@example.com", "username": name, "password": PASSWORD}
-                assert (await setup.post("/api/v1/users/", json=body)).status_code == 201
+    async with AppClient(application, client_address=("192.0.2.1", 40000)) as setup:
+        for name in ("alice", "bob"):
+            body = {"email": f"{name}@example.com", "username": name, "password": PASSWORD}
+            assert (await setup.post("/api/v1/users/", json=body)).status_code == 201
         yield application
 
 
@@ -75,7 +77,7 @@ async def test_a_trusted_proxy_is_believed(settings: Settings) -> None:
     )
     app = create_app(trusting)
     async with (
-        app.router.lifespan_context(app),
+        AppClient(app),
         _client(app, "10.0.0.5", **{"X-Forwarded-For": "203.0.113.7"}) as first,
         _client(app, "10.0.0.5", **{"X-Forwarded-For": "203.0.113.8"}) as second,
         _client(app, "10.0.0.6", **{"X-Forwarded-For": "203.0.113.9"}) as untrusted,

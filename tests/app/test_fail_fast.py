@@ -4,7 +4,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 from alembic.config import Config
 
@@ -13,6 +12,7 @@ from app.config import Settings
 from app.exceptions import TooManyLoginAttempts
 from app.main import create_app
 from app.rate_limit import LoginRateLimiter
+from workshop.appclient import AppClient
 
 KIT = Path(__file__).parents[2]
 SECRET = "s" * 48
@@ -99,15 +99,12 @@ async def test_a_blackholed_database_fails_fast_with_json_503(
         database_connect_timeout_seconds=0.5,
         database_pool_timeout_seconds=0.5,
     )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            # Without the timeouts, asyncpg waits 60 s to connect: this bound would fail.
-            async with asyncio.timeout(15):
-                body = {"email": "a@example.com", "username": "alice", "password": "x" * 12}
-                registered = await client.post("/api/v1/users/", json=body)
-                health = await client.get("/health")
+    async with AppClient(create_app(settings)) as client:
+        # Without the timeouts, asyncpg waits 60 s to connect: this bound would fail.
+        async with asyncio.timeout(15):
+            body = {"email": "a@example.com", "username": "alice", "password": "x" * 12}
+            registered = await client.post("/api/v1/users/", json=body)
+            health = await client.get("/health")
     assert blackhole.connections >= 1  # it was really asked, and never answered
     assert registered.status_code == 503
     assert registered.json() == {"detail": "Service temporarily unavailable, try again later"}
@@ -126,15 +123,13 @@ async def test_health_is_unhealthy_until_the_schema_is_at_the_head(
     database_url: str, tmp_path: Path
 ) -> None:
     app = create_app(_production(tmp_path, database_url))  # production: no create_all
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            missing = await client.get("/health")
-            await asyncio.to_thread(_migrate, database_url, "0001")
-            behind = await client.get("/health")
-            await asyncio.to_thread(_migrate, database_url, "head")
-            current = await client.get("/health")
-            again = await client.get("/health")
+    async with AppClient(app) as client:
+        missing = await client.get("/health")
+        await asyncio.to_thread(_migrate, database_url, "0001")
+        behind = await client.get("/health")
+        await asyncio.to_thread(_migrate, database_url, "head")
+        current = await client.get("/health")
+        again = await client.get("/health")
     assert (missing.status_code, missing.json()["database"]) == (503, "schema_missing")
     assert (behind.status_code, behind.json()["database"]) == (503, "schema_outdated")
     assert current.status_code == again.status_code == 200

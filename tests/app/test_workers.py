@@ -11,6 +11,7 @@ import pytest
 
 from app.config import Settings
 from tests.servers import free_port, wait_until_healthy
+from workshop.appclient import AppClient
 
 KIT = Path(__file__).parents[2]
 PASSWORD = "correct-horse-battery"
@@ -100,8 +101,7 @@ async def test_one_warning_per_worker_only_without_redis(
     monkeypatch.setenv("WEB_CONCURRENCY", "2")
     for redis_url, warnings in ((None, 1), ("redis://127.0.0.1:1/0", 0)):
         caplog.clear()
-        app = create_app(settings.model_copy(update={"redis_url": redis_url}))
-        async with app.router.lifespan_context(app):
+        async with AppClient(create_app(settings.model_copy(update={"redis_url": redis_url}))):
             pass
         said = [r for r in caplog.records if "no REDIS_URL" in r.getMessage()]
         assert len(said) == warnings

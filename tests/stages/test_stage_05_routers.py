@@ -6,6 +6,8 @@ from typing import Any
 import httpx
 import pytest
 
+from workshop.appclient import AppClient
+
 USERS_URL = "/api/v1/users/"
 
 
@@ -135,13 +137,11 @@ async def test_the_unexpected_is_json_and_unparsable_bodies_are_422(stage_settin
     async def boom() -> None:
         raise RuntimeError("a bug")
 
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            failed = await client.get("/boom")
-            unparsable = await client.post(
-                "/api/v1/users/", content=b"\xff\xfe", headers={"Content-Type": "application/json"}
-            )
+    async with AppClient(app) as client:
+        failed = await client.get("/boom")
+        unparsable = await client.post(
+            "/api/v1/users/", content=b"\xff\xfe", headers={"Content-Type": "application/json"}
+        )
     assert failed.status_code == 500
     assert failed.json() == {"detail": "Internal server error"}
     assert unparsable.status_code == 422

@@ -202,20 +202,17 @@ async def test_budgets_key_on_the_account_and_ignore_forged_addresses(stage_sett
         [("root", {}), ("root@example.com", {}), ("ROOT", {}), ("root", {})],
         [("root", {"X-Forwarded-For": f"203.0.113.{n}"}) for n in range(4)],
     ):
-        app = create_app(strict)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-                statuses = [
-                    (
-                        await client.post(
-                            TOKEN_URL,
-                            data={"username": login, "password": "wrong-password"},
-                            headers=headers,
-                        )
-                    ).status_code
-                    for login, headers in attempts
-                ]
+        async with AppClient(create_app(strict)) as client:
+            statuses = [
+                (
+                    await client.post(
+                        TOKEN_URL,
+                        data={"username": login, "password": "wrong-password"},
+                        headers=headers,
+                    )
+                ).status_code
+                for login, headers in attempts
+            ]
         assert statuses == [401, 401, 401, 429], attempts
 
 
@@ -225,12 +222,9 @@ async def test_unknown_names_never_lock_out_a_real_login(
     from app.main import create_app
 
     strict = stage_settings.model_copy(update={"login_limit_unknown_per_ip": "2/15 minutes"})
-    app = create_app(strict)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            guesses = [{"username": f"nobody{n}", "password": "guess-1234"} for n in range(3)]
-            statuses = [(await client.post(TOKEN_URL, data=g)).status_code for g in guesses]
-            right = await client.post(TOKEN_URL, data={"username": "root", "password": password})
+    async with AppClient(create_app(strict)) as client:
+        guesses = [{"username": f"nobody{n}", "password": "guess-1234"} for n in range(3)]
+        statuses = [(await client.post(TOKEN_URL, data=g)).status_code for g in guesses]
+        right = await client.post(TOKEN_URL, data={"username": "root", "password": password})
     assert statuses == [401, 401, 429]
     assert right.status_code == 200

@@ -200,8 +200,6 @@ async def test_a_production_app_does_not_create_tables(stage_settings: Any) -> N
 
 
 async def test_health_is_unhealthy_on_an_unmigrated_database(tmp_path: Path) -> None:
-    import httpx
-
     from app.config import Settings
     from app.main import create_app
 
@@ -212,15 +210,12 @@ async def test_health_is_unhealthy_on_an_unmigrated_database(tmp_path: Path) -> 
         secret_key_file=tmp_path / "key",
         redis_url=None,
     )
-    app = create_app(production)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            health = await client.get("/health")
-            registered = await client.post(
-                "/api/v1/users/",
-                json={"email": "a@example.com", "username": "alice", "password": "x" * 12},
-            )
+    async with AppClient(create_app(production)) as client:
+        health = await client.get("/health")
+        registered = await client.post(
+            "/api/v1/users/",
+            json={"email": "a@example.com", "username": "alice", "password": "x" * 12},
+        )
     assert health.status_code == 503
     assert health.json()["database"] == "schema_missing"
     assert registered.status_code == 503 and "detail" in registered.json()
