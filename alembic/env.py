@@ -34,6 +34,9 @@ def configure(connection: Connection | None = None, url: str | None = None) -> N
         render_as_batch=(url or "").startswith("sqlite")
         or (connection is not None and connection.dialect.name == "sqlite"),
         literal_binds=url is not None,
+        # One transaction per migration: a SQLite pragma a migration sets (foreign_keys=OFF
+        # for a table copy) only takes effect outside a transaction.
+        transaction_per_migration=True,
     )
 
 

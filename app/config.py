@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     first_superuser_username: str | None = None
     first_superuser_password: SecretStr | None = None
 
+    # Threads that hash passwords (unset: cores - 1, at least 1): a login storm queues there.
+    password_hash_workers: int | None = Field(default=None, ge=1, le=64)
+
     login_limit_per_account: str = "5/15 minutes"
     login_limit_per_ip: str = "50/15 minutes"
 

@@ -19,6 +19,7 @@ from app.rate_limit import LoginRateLimiter
 from app.realtime import create_broker
 from app.routers import auth, health, items, notifications, users, ws
 from app.services.notifications import create_mailer
+from app.utils.security import configure_hashing
 
 API_PREFIX = "/api/v1"
 VERSION = "1.0.0"
@@ -28,6 +29,7 @@ VERSION = "1.0.0"
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Open long-lived resources at start-up, close them at shutdown."""
     settings: Settings = app.state.settings
+    configure_hashing(settings.password_hash_workers)  # a bounded pool, process-wide
     engine = create_engine(settings.database_url, echo=settings.database_echo)
     if settings.environment != "production":
         await create_tables(engine)  # production runs migrations instead

@@ -82,8 +82,15 @@ def restore_stages(lessons: list[Lesson], root: Path, upto: int) -> list[str]:
     return build.write(stale, root)
 
 
-def check(number: int) -> None:
-    """Run stage `number`'s tests against the workspace's app and say how it went."""
+class StageCheckFailed(AssertionError):
+    """Raised after the report is printed, so running a lesson whose stage fails fails too."""
+
+
+def check(number: int, *, timeout: float = stages.DEFAULT_TIMEOUT) -> None:
+    """Run stage `number`'s tests against the workspace's app, say how it went; raise on failure.
+
+    A hung app costs at most `timeout` seconds: the tests are stopped and reported timed out.
+    """
     if number == 0:
         _check_environment()
         return
@@ -91,12 +98,17 @@ def check(number: int) -> None:
     if number not in stages.stage_files(root):
         print(f"Stage {number:02d} has no tests of its own: nothing to check.")
         return
-    results, output = stages.run_stages(root, [number])
+    results, output = stages.run_stages(root, [number], timeout=timeout)
     result = results[number]
     total = len(result.passed) + len(result.failed)
     if result.ok:
         print(f"Stage {number:02d} passed: {len(result.passed)} of {total} checks.")
         print("Your app is ready for the next lesson.")
+        return
+    if result.timed_out:
+        print(f"Stage {number:02d} timed out: the tests were stopped after {timeout:g} s.")
+        print("Something in your app hangs: a blocking call (time.sleep, a sync network call)")
+        print("at import or in a route, or an endless loop. Fix it, then run this cell again.")
     else:
         print(
             f"Stage {number:02d} is not there yet: {len(result.failed)} of {total} checks failed:"
@@ -107,6 +119,7 @@ def check(number: int) -> None:
         print(f"{number}` to restore the reference files), then run this cell again.")
         tail = "\n".join(output.strip().splitlines()[-15:])
         print("\nLast lines of the test output:\n" + tail)
+    raise StageCheckFailed(f"stage {number:02d} does not pass") from None
 
 
 REQUIRED = ["fastapi", "starlette", "pydantic", "pydantic_settings", "sqlalchemy", "httpx"]

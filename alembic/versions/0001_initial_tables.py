@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
+        sqlite_autoincrement=True,  # ids never reused (see app/models/user.py)
     )
     # Autogenerate cannot compare expression indexes on every database: written by hand.
     op.create_index("uq_users_username_lower", "users", [sa.text("lower(username)")], unique=True)
@@ -49,6 +50,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_items")),
+        sqlite_autoincrement=True,
     )
     op.create_index(op.f("ix_items_owner_id"), "items", ["owner_id"], unique=False)
 

@@ -23,5 +23,8 @@ class Item(TimestampMixin, Base):
 
     owner: Mapped["User"] = relationship(back_populates="items")
 
+    # Ids are never reused on SQLite either (PostgreSQL sequences never reuse them).
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
     def __repr__(self) -> str:
         return f"Item(id={self.id!r}, title={self.title!r}, owner_id={self.owner_id!r})"

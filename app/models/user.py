@@ -3,7 +3,7 @@
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Index, String, func
+from sqlalchemy import Index, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database import Base
@@ -23,6 +23,9 @@ class User(TimestampMixin, Base):
     hashed_password: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(default=True)
     is_superuser: Mapped[bool] = mapped_column(default=False)
+    # Part of every token: bumped when the password changes or the account is deactivated,
+    # so tokens issued before stop working (app/utils/security.py, app/dependencies.py).
+    token_generation: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
     # The database deletes a user's items (ON DELETE CASCADE); the ORM need not load them.
     items: Mapped[list["Item"]] = relationship(
@@ -30,7 +33,12 @@ class User(TimestampMixin, Base):
     )
 
     # Usernames keep their case for display but are unique case-insensitively.
-    __table_args__ = (Index("uq_users_username_lower", func.lower(username), unique=True),)
+    # sqlite_autoincrement: without it SQLite hands a deleted user's id to the next account,
+    # and the deleted user's unexpired token would act as that new user.
+    __table_args__ = (
+        Index("uq_users_username_lower", func.lower(username), unique=True),
+        {"sqlite_autoincrement": True},
+    )
 
     def __repr__(self) -> str:
         return f"User(id={self.id!r}, username={self.username!r})"

@@ -31,5 +31,10 @@ async def login(
     except InvalidCredentials:
         await limiter.record_failure(form.username, client_ip)
         raise InvalidCredentials("Incorrect username or password") from None
-    token = create_access_token(user.id, settings.jwt_secret, settings.access_token_expire_minutes)
+    token = create_access_token(
+        user.id,
+        settings.jwt_secret,
+        settings.access_token_expire_minutes,
+        generation=user.token_generation,
+    )
     return Token(access_token=token)

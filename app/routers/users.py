@@ -41,8 +41,10 @@ async def list_users(
 
 
 @router.get("/me", responses=error_responses(401))
-async def read_me(actor: CurrentUser) -> UserResponse:
-    return UserResponse.model_validate(actor)
+async def read_me(actor: CurrentUser, users: UserServiceDep) -> UserResponse:
+    """Your own account, read like any user (cached from lesson 07 on): the actor is who is
+    calling, not everything the response shows."""
+    return UserResponse.model_validate(await users.get(actor, actor.id))
 
 
 @router.get("/{user_id}", responses=error_responses(401, 403, 404))

@@ -12,9 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from app.cache import Cache
 from app.config import Settings
 from app.exceptions import InvalidCredentials
-from app.models import User
 from app.realtime import ROOM_NAME, Broker, event
 from app.repositories.user_repository import UserRepository
+from app.schemas.principal import Principal
 from app.services.user_service import UserService
 from app.utils.security import decode_access_token
 
@@ -79,15 +79,17 @@ async def chat(
 
 async def _authorize(
     websocket: WebSocket, room: str, token: str | None, settings: Settings
-) -> User | None:
-    """The active user the token names, if the room name and the page's origin are allowed."""
+) -> Principal | None:
+    """Who the token names (active, token not revoked), if the room and the origin are allowed."""
     if not ROOM_NAME.fullmatch(room) or not _origin_allowed(websocket, settings) or not token:
         return None
     try:
-        user_id = decode_access_token(token, settings.jwt_secret)
+        claims = decode_access_token(token, settings.jwt_secret)
         cache: Cache = websocket.app.state.cache
         async with websocket.app.state.sessionmaker() as session:
-            return await UserService(UserRepository(session), cache).get_active(user_id)
+            return await UserService(UserRepository(session), cache).get_active(
+                claims.user_id, claims.generation
+            )
     except InvalidCredentials:
         return None
 

@@ -5,9 +5,10 @@ from collections.abc import Sequence
 
 from app.cache import Cache, cache_key
 from app.exceptions import NotFound
-from app.models import Item, User
+from app.models import Item
 from app.repositories.item_repository import ItemRepository
 from app.schemas.item import ItemCreate, ItemResponse, ItemUpdate
+from app.schemas.principal import Principal
 
 
 class ItemService:
@@ -15,14 +16,14 @@ class ItemService:
         self.items = items
         self.cache = cache
 
-    async def create(self, actor: User, data: ItemCreate) -> Item:
+    async def create(self, actor: Principal, data: ItemCreate) -> Item:
         return await self.items.create(owner_id=actor.id, **data.model_dump())
 
-    async def list(self, actor: User, *, skip: int, limit: int) -> Sequence[Item]:
+    async def list(self, actor: Principal, *, skip: int, limit: int) -> Sequence[Item]:
         owner_id = None if actor.is_superuser else actor.id
         return await self.items.list(owner_id=owner_id, skip=skip, limit=limit)
 
-    async def get(self, actor: User, item_id: int) -> ItemResponse:
+    async def get(self, actor: Principal, item_id: int) -> ItemResponse:
         """Cache-aside read: a hit skips the database, never the permission check."""
         item = await self.cache.get_or_load(
             cache_key("item", item_id), ItemResponse, lambda: self._load(item_id)
@@ -31,13 +32,13 @@ class ItemService:
             raise NotFound("Item not found")
         return item
 
-    async def update(self, actor: User, item_id: int, data: ItemUpdate) -> Item:
+    async def update(self, actor: Principal, item_id: int, data: ItemUpdate) -> Item:
         item = await self._get_for_write(actor, item_id)
         updated = await self.items.update(item, **data.changes())
         await self.cache.invalidate(cache_key("item", item_id))  # after the commit
         return updated
 
-    async def delete(self, actor: User, item_id: int) -> None:
+    async def delete(self, actor: Principal, item_id: int) -> None:
         item = await self._get_for_write(actor, item_id)
         await self.items.delete(item)
         await self.cache.invalidate(cache_key("item", item_id))
@@ -46,7 +47,7 @@ class ItemService:
         item = await self.items.get(item_id)
         return None if item is None else ItemResponse.model_validate(item)
 
-    async def _get_for_write(self, actor: User, item_id: int) -> Item:
+    async def _get_for_write(self, actor: Principal, item_id: int) -> Item:
         item = await self.items.get(item_id)
         # 404, not 403, for someone else's item: do not even confirm that it exists.
         if item is None or not _may_see(actor, item.owner_id):
@@ -54,5 +55,5 @@ class ItemService:
         return item
 
 
-def _may_see(actor: User, owner_id: int) -> bool:
+def _may_see(actor: Principal, owner_id: int) -> bool:
     return actor.is_superuser or actor.id == owner_id

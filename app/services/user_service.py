@@ -16,6 +16,7 @@ from app.exceptions import (
 )
 from app.models import User
 from app.repositories.user_repository import UserRepository
+from app.schemas.principal import Principal
 from app.schemas.user import UserCreate, UserResponse, UserUpdate
 from app.utils.security import hash_password, verify_against_dummy, verify_password
 
@@ -46,19 +47,26 @@ class UserService:
             raise InvalidCredentials
         return user
 
-    async def get_active(self, user_id: int) -> User:
-        """The user a token names, if it still exists and may act."""
-        user = await self.users.get(user_id)
-        if user is None or not user.is_active:
+    async def get_active(self, user_id: int, token_generation: int) -> Principal:
+        """Who a token names, if they still exist and may act, and the token is not revoked
+        (of their current generation). Cache-aside: a hit costs no database query."""
+        principal = await self.cache.get_or_load(
+            cache_key("principal", user_id), Principal, lambda: self._load_principal(user_id)
+        )
+        if (
+            principal is None
+            or not principal.is_active
+            or principal.token_generation != token_generation
+        ):
             raise InvalidCredentials
-        return user
+        return principal
 
-    async def list(self, actor: User, *, skip: int, limit: int) -> Sequence[User]:
+    async def list(self, actor: Principal, *, skip: int, limit: int) -> Sequence[User]:
         if not actor.is_superuser:
             raise PermissionDenied
         return await self.users.list(skip=skip, limit=limit)
 
-    async def get(self, actor: User, user_id: int) -> UserResponse:
+    async def get(self, actor: Principal, user_id: int) -> UserResponse:
         """Cache-aside read; the permission check runs before the cache is even asked."""
         _check_may_manage(actor, user_id)
         user = await self.cache.get_or_load(
@@ -68,7 +76,7 @@ class UserService:
             raise NotFound("User not found")
         return user
 
-    async def update(self, actor: User, user_id: int, data: UserUpdate) -> User:
+    async def update(self, actor: Principal, user_id: int, data: UserUpdate) -> User:
         user = await self._get_for_write(actor, user_id)
         changes = data.changes()
         if not actor.is_superuser:
@@ -81,23 +89,32 @@ class UserService:
         )
         if "password" in changes:
             changes["hashed_password"] = await hash_password(changes.pop("password"))
+        if "hashed_password" in changes or (changes.get("is_active") is False and user.is_active):
+            # Every token issued so far stops working (the caller logs in again).
+            changes["token_generation"] = user.token_generation + 1
         updated = await self._save(user, **changes)
-        await self.cache.invalidate(cache_key("user", user_id))
+        await self.cache.invalidate(cache_key("user", user_id), cache_key("principal", user_id))
         return updated
 
-    async def delete(self, actor: User, user_id: int) -> None:
+    async def delete(self, actor: Principal, user_id: int) -> None:
         user = await self._get_for_write(actor, user_id)
         item_ids = await self.users.item_ids(user_id)
         await self.users.delete(user)
         # Their items went with them (ON DELETE CASCADE): drop those cache entries too.
         keys = [cache_key("item", item_id) for item_id in item_ids]
-        await self.cache.invalidate(cache_key("user", user_id), *keys)
+        await self.cache.invalidate(
+            cache_key("user", user_id), cache_key("principal", user_id), *keys
+        )
 
     async def _load(self, user_id: int) -> UserResponse | None:
         user = await self.users.get(user_id)
         return None if user is None else UserResponse.model_validate(user)
 
-    async def _get_for_write(self, actor: User, user_id: int) -> User:
+    async def _load_principal(self, user_id: int) -> Principal | None:
+        user = await self.users.get(user_id)
+        return None if user is None else Principal.model_validate(user)
+
+    async def _get_for_write(self, actor: Principal, user_id: int) -> User:
         _check_may_manage(actor, user_id)
         user = await self.users.get(user_id)
         if user is None:
@@ -128,7 +145,7 @@ class UserService:
             raise Conflict("Email or username already registered") from error
 
 
-def _check_may_manage(actor: User, user_id: int) -> None:
+def _check_may_manage(actor: Principal, user_id: int) -> None:
     # The seed's GET /users/{id} was public: anyone could read anyone's email.
     if actor.id != user_id and not actor.is_superuser:
         raise PermissionDenied

@@ -2,8 +2,12 @@
 """Password hashing and access tokens: the only module that knows passlib and python-jose."""
 
 import asyncio
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import NamedTuple, TypeVar
 
 from jose import JWTError, jwt
 from passlib.context import CryptContext
@@ -24,13 +28,46 @@ pwd_context = CryptContext(
 )
 
 
+def default_hash_workers() -> int:
+    """One core is left to the event loop: every core but one hashes, and at least one."""
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
+T = TypeVar("T")
+
+_hash_pool: ThreadPoolExecutor | None = None
+
+
+def configure_hashing(workers: int | None = None) -> None:
+    """Size the hashing pool (PASSWORD_HASH_WORKERS; None: cores - 1). Called at start-up."""
+    global _hash_pool
+    old, _hash_pool = (
+        _hash_pool,
+        ThreadPoolExecutor(
+            max_workers=workers or default_hash_workers(), thread_name_prefix="password-hash"
+        ),
+    )
+    if old is not None:
+        old.shutdown(wait=False)  # hashes already queued there still finish
+
+
+async def _in_hash_pool(function: Callable[..., T], *args: str) -> T:
+    # argon2 releases the GIL, so N threads really use N cores. asyncio.to_thread's default
+    # pool has min(32, cores + 4) threads: a login storm would take every core, the event loop
+    # included. This pool is bounded: extra logins wait in its queue, other requests do not.
+    if _hash_pool is None:
+        configure_hashing()
+    assert _hash_pool is not None
+    return await asyncio.get_running_loop().run_in_executor(_hash_pool, function, *args)
+
+
 async def hash_password(password: str) -> str:
-    """Hash in a worker thread: tens of milliseconds of CPU would stall the event loop."""
-    return await asyncio.to_thread(pwd_context.hash, password)
+    """Hash in the hashing pool: tens of milliseconds of CPU would stall the event loop."""
+    return await _in_hash_pool(pwd_context.hash, password)
 
 
 async def verify_password(password: str, hashed_password: str) -> bool:
-    return await asyncio.to_thread(pwd_context.verify, password, hashed_password)
+    return await _in_hash_pool(pwd_context.verify, password, hashed_password)
 
 
 @lru_cache
@@ -40,16 +77,31 @@ def _dummy_hash() -> str:
 
 async def verify_against_dummy(password: str) -> None:
     """Spend the same time as a real check, so response times do not reveal which users exist."""
-    dummy = await asyncio.to_thread(_dummy_hash)
+    dummy = await _in_hash_pool(_dummy_hash)
     await verify_password(password, dummy)
 
 
+class AccessClaims(NamedTuple):
+    """What a valid access token says: whose it is, and which of their token generations."""
+
+    user_id: int
+    generation: int
+
+
 def create_access_token(
-    user_id: int, secret: str, expires_minutes: int, now: datetime | None = None
+    user_id: int,
+    secret: str,
+    expires_minutes: int,
+    now: datetime | None = None,
+    *,
+    generation: int = 0,
 ) -> str:
     issued = now or datetime.now(UTC)
     claims = {
         "sub": str(user_id),
+        # The user's token generation: a password change or a deactivation bumps it, and
+        # every token carrying an older one is refused (app/dependencies.py).
+        "gen": generation,
         "iat": issued,
         "exp": issued + timedelta(minutes=expires_minutes),
         "type": TOKEN_TYPE,
@@ -57,17 +109,19 @@ def create_access_token(
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
-def decode_access_token(token: str, secret: str) -> int:
-    """The user id inside a valid access token; InvalidCredentials for anything else."""
+def decode_access_token(token: str, secret: str) -> AccessClaims:
+    """The claims of a valid access token; InvalidCredentials for anything else."""
     try:
         # algorithms is pinned: a token cannot choose "none" or another algorithm.
         claims = jwt.decode(token, secret, algorithms=[ALGORITHM])
     except JWTError as error:
         raise InvalidCredentials from error
-    subject = claims.get("sub")
+    subject, generation = claims.get("sub"), claims.get("gen")
     if claims.get("type") != TOKEN_TYPE or "exp" not in claims or not isinstance(subject, str):
         raise InvalidCredentials
+    if not isinstance(generation, int) or isinstance(generation, bool):
+        raise InvalidCredentials
     try:
-        return int(subject)
+        return AccessClaims(int(subject), generation)
     except ValueError as error:
         raise InvalidCredentials from error

@@ -11,7 +11,7 @@ import httpx
 from fastapi import FastAPI
 
 from app.config import Settings
-from app.database import create_engine, create_sessionmaker
+from app.database import create_engine
 from app.main import create_app
 from tests.conftest import Login
 from tests.servers import free_port, wait_until_healthy
@@ -28,7 +28,7 @@ async def test_health_is_503_when_the_database_is_gone(settings: Settings) -> No
     async with app.router.lifespan_context(app):
         # Swap in an engine for a server that is not there (nothing listens on port 1).
         gone = create_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none")
-        app.state.sessionmaker = create_sessionmaker(gone)
+        app.state.engine = gone
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             response = await client.get("/health")

@@ -13,7 +13,7 @@ from jose import jwt
 from app.config import Settings
 from app.main import create_app
 from app.utils import security
-from app.utils.security import create_access_token, decode_access_token
+from app.utils.security import AccessClaims, create_access_token, decode_access_token
 from tests.conftest import PASSWORD, Login, Register
 
 TOKEN_URL = "/api/v1/auth/token"
@@ -118,7 +118,9 @@ async def test_missing_token_is_401_with_challenge(client: httpx.AsyncClient) ->
 
 def test_decode_round_trip() -> None:
     secret = "k" * 40
-    assert decode_access_token(create_access_token(42, secret, 5), secret) == 42
+    assert decode_access_token(create_access_token(42, secret, 5), secret) == (42, 0)
+    token = create_access_token(42, secret, 5, generation=3)
+    assert decode_access_token(token, secret) == AccessClaims(user_id=42, generation=3)
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ import time
 import httpx
 import pytest
 
+from app.config import Settings
+from app.main import create_app
 from app.utils import security
 from tests.conftest import PASSWORD, Register
 
@@ -59,3 +61,40 @@ async def test_hashing_runs_off_the_event_loop(
     # ...so /health kept answering while the hashes were computed: no request waited for
     # anything near the total hashing work (it would, were the loop doing the hashing).
     assert latencies and max(latencies) < sum(durations) / 2, (latencies, durations)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_login_storm_queues_in_the_hashing_pool_and_health_stays_fast(
+    settings: Settings,
+) -> None:
+    """8 logins in flight: /health answers in a fraction of one login's time, because the
+    hashing pool is bounded (PASSWORD_HASH_WORKERS, default cores - 1) and leaves the event
+    loop a core. asyncio.to_thread's pool would run all 8 at once on every core."""
+    app = create_app(settings.model_copy(update={"password_hash_workers": 1}))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            form = {"username": "root", "password": PASSWORD}
+            one_login = []
+            for _ in range(3):
+                started = time.perf_counter()
+                assert (await client.post("/api/v1/auth/token", data=form)).status_code == 200
+                one_login.append(time.perf_counter() - started)
+            login_time = sorted(one_login)[1]
+
+            logins = [
+                asyncio.ensure_future(client.post("/api/v1/auth/token", data=form))
+                for _ in range(8)
+            ]
+            await asyncio.sleep(0)  # let them start and queue their hashes
+            latencies = []
+            while not all(login.done() for login in logins):
+                started = time.perf_counter()
+                assert (await client.get("/health")).status_code == 200
+                latencies.append(time.perf_counter() - started)
+            answers = await asyncio.gather(*logins)
+    assert all(r.status_code == 200 for r in answers)
+    latencies.sort()
+    median = latencies[len(latencies) // 2]
+    assert len(latencies) >= 8, latencies  # /health answered many times during the storm
+    assert median < login_time / 4, (median, login_time)

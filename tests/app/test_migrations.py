@@ -110,3 +110,53 @@ def test_production_on_an_unmigrated_database_says_what_to_do(database_url: str)
 
     with pytest.raises(RuntimeError, match="run `alembic upgrade head`"):
         asyncio.run(start())
+
+
+def test_0002_rebuilds_an_old_sqlite_database_so_ids_are_never_reused(tmp_path: Path) -> None:
+    """A database made by the old 0001 (no AUTOINCREMENT) keeps its rows through 0002, and
+    from then on a deleted id is never handed out again."""
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    config = alembic_config(url)
+    command.upgrade(config, "0001")
+    with sqlite3.connect(path) as db:
+        # Re-create the tables as the old 0001 did, without AUTOINCREMENT, then fill them.
+        schema = db.execute(
+            "SELECT name, sql FROM sqlite_master"
+            " WHERE sql IS NOT NULL AND name NOT IN ('alembic_version', 'sqlite_sequence')"
+        ).fetchall()
+        db.executescript("DROP TABLE items; DROP TABLE users;")
+        for _name, sql in schema:
+            db.execute(sql.replace(" AUTOINCREMENT", ""))
+        stamp = "2026-01-01 00:00:00.000000"
+        for user_id, name in ((1, "alice"), (2, "bob")):
+            db.execute(
+                "INSERT INTO users VALUES (?, ?, ?, 'h', 1, 0, ?, ?)",
+                (user_id, f"{name}@example.com", name, stamp, stamp),
+            )
+        db.execute("INSERT INTO items VALUES (1, 'bob''s', NULL, 2, ?, ?)", (stamp, stamp))
+        assert (
+            "AUTOINCREMENT"
+            not in db.execute("SELECT group_concat(sql) FROM sqlite_master").fetchone()[0]
+        )
+
+    command.upgrade(config, "head")
+    command.check(config)
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA foreign_keys=ON")
+        assert db.execute("SELECT id, owner_id FROM items").fetchall() == [(1, 2)]
+        assert db.execute("SELECT id, token_generation FROM users").fetchall() == [(1, 0), (2, 0)]
+        db.execute("DELETE FROM users WHERE id = 2")  # the newest account goes...
+        assert db.execute("SELECT count(*) FROM items").fetchone() == (0,)  # cascade holds
+        db.execute(
+            "INSERT INTO users (email, username, hashed_password, is_active, is_superuser,"
+            " created_at, updated_at) VALUES ('c@example.com', 'carol', 'h', 1, 0, ?, ?)",
+            (stamp, stamp),
+        )
+        # ...and the next one does not get its id (SQLite would hand out 2 again without it).
+        assert db.execute("SELECT id FROM users WHERE username = 'carol'").fetchone() == (3,)
+        index = db.execute("SELECT sql FROM sqlite_master WHERE name = 'uq_users_username_lower'")
+        assert "lower(username)" in index.fetchone()[0]
+    command.downgrade(config, "base")

@@ -152,3 +152,20 @@ async def test_username_is_unique_case_insensitively(sessions: Any) -> None:
     async with sessions() as session:
         names = (await session.scalars(select(User.username))).all()
     assert names == ["alice"]
+
+
+async def test_ids_are_never_reused(sessions: Any) -> None:
+    """SQLite hands the highest id out again after a delete unless the table has AUTOINCREMENT:
+    a deleted user's id (and so their tokens) would belong to the next account."""
+    async with sessions() as session:
+        first, newest = new_user("first"), new_user("newest")
+        session.add_all([first, newest])
+        await session.commit()
+        gone = newest.id
+        await session.delete(newest)
+        await session.commit()
+        after = new_user("after")
+        session.add(after)
+        await session.commit()
+        assert after.id > gone
+        assert after.token_generation == 0  # what lesson 06's tokens carry

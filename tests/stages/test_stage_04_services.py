@@ -122,6 +122,43 @@ async def test_hash_password_uses_argon2(password: str) -> None:
     assert not await verify_password("not-the-password", hashed)
 
 
+async def test_hashing_runs_in_a_bounded_pool(
+    password: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """However many hashes are asked for at once, no more than the pool's size run together:
+    a login storm queues instead of taking every core from the event loop."""
+    import os
+    import threading
+    import time
+
+    from app.utils import security
+
+    assert security.default_hash_workers() == max(1, (os.cpu_count() or 1) - 1)
+    original = security.pwd_context.hash
+    running, most = 0, 0
+    lock = threading.Lock()
+
+    def counting_hash(secret: str, **kwargs: Any) -> str:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        try:
+            time.sleep(0.01)  # long enough for the others to overlap, were they allowed to
+            return original(secret, **kwargs)
+        finally:
+            with lock:
+                running -= 1
+
+    monkeypatch.setattr(security.pwd_context, "hash", counting_hash)
+    security.configure_hashing(2)
+    try:
+        await asyncio.gather(*(security.hash_password(password) for _ in range(6)))
+    finally:
+        security.configure_hashing()
+    assert most == 2
+
+
 async def test_registration_hashes_in_a_worker_thread(
     users: Any, password: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -190,3 +190,31 @@ async def test_failed_logins_are_rate_limited(stage_settings: Any, password: str
             right = await client.post(TOKEN_URL, data={"username": "root", "password": password})
     assert right.status_code == 429
     assert 0 < int(right.headers["Retry-After"]) <= 15 * 60
+
+
+async def test_a_password_change_revokes_every_older_token(
+    stage_client: httpx.AsyncClient, register: Register, login: Login
+) -> None:
+    alice = await register("alice")
+    old = await login("alice")
+    assert _claims(old["Authorization"].split()[1])["gen"] == 0
+    changed = await stage_client.patch(
+        f"{USERS_URL}{alice['id']}", json={"password": "another-long-one"}, headers=old
+    )
+    assert changed.status_code == 200
+    assert (await stage_client.get(f"{USERS_URL}me", headers=old)).status_code == 401
+    form = {"username": "alice", "password": "another-long-one"}
+    token = (await stage_client.post(TOKEN_URL, data=form)).json()["access_token"]
+    fresh = {"Authorization": f"Bearer {token}"}
+    assert (await stage_client.get(f"{USERS_URL}me", headers=fresh)).json()["id"] == alice["id"]
+
+
+async def test_a_deleted_users_token_does_not_act_as_the_next_account(
+    stage_client: httpx.AsyncClient, register: Register, login: Login
+) -> None:
+    newest = await register("newest")
+    token = await login("newest")
+    assert (await stage_client.delete(f"{USERS_URL}{newest['id']}", headers=token)).is_success
+    stranger = await register("stranger")
+    assert stranger["id"] != newest["id"]
+    assert (await stage_client.get(f"{USERS_URL}me", headers=token)).status_code == 401

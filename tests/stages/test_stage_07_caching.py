@@ -97,6 +97,44 @@ async def test_a_hit_does_not_query_the_items_table(
     assert hit_queries == []
 
 
+async def test_an_authenticated_hit_makes_no_query_at_all(
+    memory_app: tuple[Any, httpx.AsyncClient], password: str
+) -> None:
+    """The token's user is a cached principal too: GET /users/me and a cached item, no SQL."""
+    from sqlalchemy import event
+
+    app, client = memory_app
+    alice = await _user(client, "alice", password)
+    url = f"{ITEMS_URL}{await _item(client, alice)}"
+    for path in (url, f"{USERS_URL}me"):
+        assert (await client.get(path, headers=alice)).status_code == 200
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        for path in (url, f"{USERS_URL}me"):
+            assert (await client.get(path, headers=alice)).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert seen == []
+
+
+async def test_deactivating_a_cached_user_refuses_their_next_request(
+    memory_app: tuple[Any, httpx.AsyncClient], password: str
+) -> None:
+    _, client = memory_app
+    alice = await _user(client, "alice", password)
+    me = (await client.get(f"{USERS_URL}me", headers=alice)).json()  # the principal is cached
+    root = await _login(client, "root", password)
+    off = await client.patch(f"{USERS_URL}{me['id']}", json={"is_active": False}, headers=root)
+    assert off.status_code == 200
+    assert (await client.get(f"{USERS_URL}me", headers=alice)).status_code == 401
+
+
 async def test_keys_are_namespaced_versioned_and_expire(
     memory_app: tuple[Any, httpx.AsyncClient], password: str
 ) -> None:
