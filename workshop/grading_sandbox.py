@@ -249,14 +249,15 @@ def _namespaces(spec: Spec) -> None:
             os.chown(Path(spec.workdir) / name, uid, uid)
     kept = [p for p in (spec.workdir, *spec.keep) if p and os.path.isdir(p)]
     handles = {path: os.open(path, os.O_PATH | os.O_DIRECTORY) for path in kept}
+    closed = _closed_ancestors(kept)
     private = f"mode=1777,size={32 * MiB}"
     for shared in ("/tmp", "/var/tmp", "/dev/shm"):
         if os.path.isdir(shared):
             _mount(libc, "tmpfs", shared, "tmpfs", MS_NOSUID | MS_NODEV, private)
-    for closed in _closed_ancestors(kept):
+    for folder in closed:
         # e.g. /root (0700) holding pyenv's Python: an empty folder over it, the kept folders
         # bound back below; root's own files stay out of the job's sight.
-        _mount(libc, "tmpfs", closed, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m")
+        _mount(libc, "tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m")
     for path, handle in handles.items():
         if not os.path.samestat(os.fstat(handle), _stat(path)):
             # It was under a folder just replaced (the staging area in /tmp, a kit cloned in
