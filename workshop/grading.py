@@ -141,7 +141,8 @@ def safe_path(path: str) -> bool:
 
 def answers(notebook: Notebook, ident: str) -> tuple[dict[str, Any], list[str]]:
     """A minimal notebook holding only the exercise's writefile cells, and what was dropped."""
-    kept, dropped = [], []
+    kept: list[dict[str, Any]] = []
+    dropped: list[str] = []
     for cell in notebook.cells or []:
         if cell.get("cell_type") != "code" or cell_exercise(cell) != ident:
             continue
@@ -207,6 +208,27 @@ class Grading:
     isolation: str
     jobs: int
     notes: dict[str, list[str]] = field(default_factory=dict)  # learner -> problems found
+    stages: dict[str, list["StageSignal"]] = field(default_factory=dict)  # learner -> signal
+
+
+@dataclass
+class StageSignal:
+    """A stage's tests on the learner's answers of that lesson, all applied to one copy."""
+
+    stage: int
+    passed: int
+    failed: list[str]
+    problem: str = ""  # the run itself failed (timed out, crashed)
+
+    def words(self) -> str:
+        if self.problem:
+            return f"stage {self.stage:02d}: could not run its tests ({self.problem})"
+        if not self.failed:
+            return f"stage {self.stage:02d}: all {self.passed} tests still pass with your answers"
+        total = self.passed + len(self.failed)
+        names = ", ".join(self.failed[:5]) + (", ..." if len(self.failed) > 5 else "")
+        broke = f"your answers broke {len(self.failed)} of {total} tests"
+        return f"stage {self.stage:02d}: {broke}: {names}"
 
 
 def _public_checks(exercise: Any) -> list[Any]:
@@ -227,7 +249,7 @@ def outcome_from(job: Job, data: dict[str, Any], seconds: float) -> Graded:
     public = _public_checks(exercise)
     private = _private_checks(job.private, exercise.id)
     reported = {c.get("name"): c for c in data.get("checks", []) if isinstance(c, dict)}
-    status = data.get("status") if data.get("status") in STATUSES else "does not run"
+    status = str(data["status"]) if data.get("status") in STATUSES else "does not run"
     checks = []
     for declared, is_private in [(c, False) for c in public] + [(c, True) for c in private]:
         got = reported.get(declared.name, {})
@@ -256,7 +278,9 @@ def outcome_from(job: Job, data: dict[str, Any], seconds: float) -> Graded:
 
 def without_job(learner: str, exercise: Any, status: str, detail: str, private: Path | None,
                 notebook: str = "") -> Graded:  # fmt: skip
-    checks = [Check(c.name, c.expects, False, 0, c.points, status) for c in _public_checks(exercise)]
+    checks = [
+        Check(c.name, c.expects, False, 0, c.points, status) for c in _public_checks(exercise)
+    ]
     checks += [Check(c.name, c.expects, False, 0, c.points, status, True)
                for c in _private_checks(private, exercise.id)]  # fmt: skip
     return Graded(learner, exercise.id, exercise.title, status, 0,
@@ -273,7 +297,7 @@ class Runner:
         self.kit = kit.resolve()
         self.timeout = timeout
         self.staging = Path(tempfile.mkdtemp(prefix="kit-grading-"))
-        os.chmod(self.staging, 0o711)  # jobs enter their own folder, list nothing
+        os.chmod(self.staging, 0o711)  # noqa: S103 - jobs enter their own folder, list nothing
         limits = Limits(cpu_seconds=int(timeout * 2 + 60))
         self.sandbox = Sandbox([*hide, self.staging], keep=[self.kit], limits=limits)
         self.slots: queue.Queue[int] = queue.Queue()
@@ -385,13 +409,14 @@ def grade(
 
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             results.extend(pool.map(one, pending))
+            signals = _stage_jobs(pool, runner, read, results, pending)
         isolation = runner.sandbox.isolation
     finally:
         runner.close()
     order = {e.id: i for i, e in enumerate(exercises)}
     results.sort(key=lambda g: (g.learner, order[g.exercise]))
     grading = Grading(exercises, [s.learner for s in read], results,
-                      time.monotonic() - started, isolation, jobs, notes)  # fmt: skip
+                      time.monotonic() - started, isolation, jobs, notes, signals)  # fmt: skip
     from workshop import grading_report
 
     grading_report.write_all(grading, out)
@@ -417,6 +442,40 @@ def grade_one(runner: Runner, job: Job) -> Graded:
     return graded
 
 
+def _stage_jobs(
+    pool: ThreadPoolExecutor,
+    runner: Runner,
+    read: list[Submission],
+    results: list[Graded],
+    pending: list[Job],
+) -> dict[str, list[StageSignal]]:
+    """One stage run per learner and lesson where some answer of theirs ran."""
+    ran = {(g.learner, g.exercise) for g in results if g.status in {"passed", "partial", "failed"}}
+    wanted: dict[tuple[str, int], list[Job]] = {}
+    for job in pending:
+        if (job.learner, job.exercise.id) in ran and job.exercise.stage_file is not None:
+            wanted.setdefault((job.learner, job.exercise.lesson), []).append(job)
+
+    def one(key: tuple[str, int]) -> tuple[str, StageSignal]:
+        learner, lesson = key
+        cells: list[dict[str, Any]] = []
+        for job in wanted[key]:
+            cells.extend(answers(job.notebook, job.exercise.id)[0]["cells"])
+        notebook = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells}
+        status, data = runner.run({"answers.ipynb": json.dumps(notebook).encode()},
+                                  ["stage", str(lesson), str(runner.timeout * 4)])  # fmt: skip
+        stage = data.get("stages", {}).get(str(lesson), {}) if status == "ok" else {}
+        if not stage:
+            return learner, StageSignal(lesson, 0, [], status if status != "ok" else "no result")
+        failed = [str(name)[:120] for name in stage.get("failed", [])]
+        return learner, StageSignal(lesson, len(stage.get("passed", [])), failed)
+
+    signals: dict[str, list[StageSignal]] = {s.learner: [] for s in read}
+    for learner, signal in pool.map(one, sorted(wanted)):
+        signals[learner].append(signal)
+    return signals
+
+
 def _holders(submission: Submission) -> dict[str, Notebook]:
     """Exercise id -> the notebook holding it (a file named like the kit's notebook first)."""
     found: dict[str, Notebook] = {}
@@ -431,6 +490,9 @@ def _holders(submission: Submission) -> dict[str, Notebook]:
 def _unreadable_for(submission: Submission, exercise: Any) -> Notebook | None:
     """An unreadable file that looks like the exercise's notebook (same lesson number)."""
     for notebook in submission.notebooks:
-        if notebook.cells is None and PurePosixPath(notebook.name).name[:2] == exercise.notebook[:2]:
+        if (
+            notebook.cells is None
+            and PurePosixPath(notebook.name).name[:2] == exercise.notebook[:2]
+        ):
             return notebook
     return None

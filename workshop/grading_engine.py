@@ -37,22 +37,26 @@ def _declaring(private: Path | None, ident: str) -> Iterator[None]:
         yield
         return
     extra = [c for c in read_checks(private) if c.exercise == ident]
-    original = runner.checks_of
+    original = runner.checks_of  # type: ignore[attr-defined]
 
     def both(exercise: Exercise) -> list[Any]:
         return [*original(exercise), *extra]
 
-    runner.checks_of = both  # type: ignore[assignment]
+    runner.checks_of = both  # type: ignore[attr-defined]
     try:
         yield
     finally:
-        runner.checks_of = original
+        runner.checks_of = original  # type: ignore[attr-defined]
 
 
-def run_checks(dest: Path, exercise: Exercise, *, timeout: float, private: Path | None) -> Outcome:
+def run_checks(
+    dest: Path, exercise: Exercise, *, timeout: float, private: Path | None, regressions: bool
+) -> Outcome:
     """The kit's checks of the exercise plus the instructor's private ones, scored together."""
     with _declaring(private, exercise.id):
-        return runner.run_checks(dest, exercise, timeout=timeout, extra_checks=private)
+        return runner.run_checks(
+            dest, exercise, timeout=timeout, extra_checks=private, regressions=regressions
+        )
 
 
 def outcome_dict(outcome: Outcome) -> dict[str, Any]:

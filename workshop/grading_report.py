@@ -37,11 +37,12 @@ def write_all(grading: Grading, out: Path) -> None:
     for learner in grading.learners:
         mine = [g for g in grading.results if g.learner == learner]
         notes = grading.notes.get(learner, [])
+        signal = [s.words() for s in grading.stages.get(learner, [])]
         (out / "feedback" / f"{learner}.md").write_text(
-            feedback_markdown(learner, mine, notes), encoding="utf-8"
+            feedback_markdown(learner, mine, notes, signal), encoding="utf-8"
         )
         (out / "results" / f"{learner}.json").write_text(
-            json.dumps(gradescope(mine, notes), indent=1, ensure_ascii=False) + "\n",
+            json.dumps(gradescope(mine, notes, signal), indent=1, ensure_ascii=False) + "\n",
             encoding="utf-8",
         )
 
@@ -77,24 +78,9 @@ def _private_line(checks: list[Check]) -> str:
     return f"instructor's private checks: {passed} of {len(private)} pass ({points}/{total} points)"
 
 
-def stage_signal(results: list[Graded]) -> list[str]:
-    """Per stage the learner's exercises sit on: intact, or what their changes broke."""
-    lines = []
-    stages: dict[str, list[Graded]] = {}
-    for g in results:
-        stages.setdefault(g.exercise[:2], []).append(g)
-    for stage, graded in sorted(stages.items()):
-        ran = [g for g in graded if g.status in {"passed", "partial", "failed"}]
-        broken = [(g.exercise, r) for g in ran for r in g.regressions]
-        if broken:
-            for exercise, regression in broken:
-                lines.append(f"stage {stage}: your answer to {exercise} broke {regression}")
-        elif ran:
-            lines.append(f"stage {stage}: its tests still pass with your answers")
-    return lines
-
-
-def feedback_markdown(learner: str, results: list[Graded], notes: list[str]) -> str:
+def feedback_markdown(
+    learner: str, results: list[Graded], notes: list[str], signal: list[str]
+) -> str:
     points = sum(g.points for g in results)
     total = sum(g.max_points for g in results)
     lines = [f"# Feedback for {learner}", "", f"**{points} of {total} points.**", ""]
@@ -123,7 +109,6 @@ def feedback_markdown(learner: str, results: list[Graded], notes: list[str]) -> 
         for regression in g.regressions:
             lines.append(f"- ⚠ your change broke {regression}")
         lines.append("")
-    signal = stage_signal(results)
     if signal:
         lines.append("## The stages your exercises sit on")
         lines.append("")
@@ -140,7 +125,7 @@ def _one_line(text: str) -> str:
 # ---------------------------------------------------------------- Gradescope
 
 
-def gradescope(results: list[Graded], notes: list[str]) -> dict[str, Any]:
+def gradescope(results: list[Graded], notes: list[str], signal: list[str]) -> dict[str, Any]:
     """Gradescope's autograder results format (see grading_results.schema.json)."""
     tests: list[dict[str, Any]] = []
     for g in results:
@@ -171,7 +156,7 @@ def gradescope(results: list[Graded], notes: list[str]) -> dict[str, Any]:
                 "status": "passed" if all(c.passed for c in private) else "failed",
                 "visibility": "visible",
             })  # fmt: skip
-    output = "\n".join([*notes, *stage_signal(results)])
+    output = "\n".join([*notes, *signal])
     return {
         "score": sum(g.points for g in results),
         "max_score": sum(g.max_points for g in results),
@@ -221,17 +206,22 @@ def report_html(grading: Grading) -> str:
                 f'<td class="{slug}" data-status="{e(g.status)}" data-exercise="{e(ident)}" '
                 f'title="{tip}">{e(g.status)}<br><small>{g.points}/{g.max_points}</small></td>'
             )
+        signal = "<br>".join(e(s.words()) for s in grading.stages.get(learner, [])) or "-"
         rows.append(f'<tr data-learner="{e(learner)}"><th scope="row">{e(learner)}</th>'
-                    f'{"".join(cells)}<td class="total">{points}/{total}</td></tr>')  # fmt: skip
+                    f'{"".join(cells)}<td class="total">{points}/{total}</td>'
+                    f'<td class="stages">{signal}</td></tr>')  # fmt: skip
     counts = Counter(g.status for g in grading.results)
     legend = "".join(
         f'<li><span class="swatch {s.replace(" ", "-")}"></span>{e(s)}: {counts.get(s, 0)}</li>'
         for s in COLOURS
     )
-    failing = "".join(
-        f"<tr><td>{e(ex)}</td><td>{e(hint)}</td><td>{n} of {tried}</td></tr>"
-        for ex, hint, n, tried in most_failing(grading)
-    ) or '<tr><td colspan="3">No check failed.</td></tr>'
+    failing = (
+        "".join(
+            f"<tr><td>{e(ex)}</td><td>{e(hint)}</td><td>{n} of {tried}</td></tr>"
+            for ex, hint, n, tried in most_failing(grading)
+        )
+        or '<tr><td colspan="3">No check failed.</td></tr>'
+    )
     styles = "".join(
         f"td.{s.replace(' ', '-')}, .swatch.{s.replace(' ', '-')} {{ background: {c}; }}"
         for s, c in COLOURS.items()
@@ -247,16 +237,18 @@ th, td {{ border: 1px solid #d0d7de; padding: .35rem .6rem; text-align: center; 
 .swatch {{ display: inline-block; width: 1rem; height: 1rem; margin-right: .4rem;
   vertical-align: middle; }}
 #legend {{ list-style: none; display: flex; gap: 1.2rem; padding: 0; flex-wrap: wrap; }}
-#failing td:nth-child(2) {{ text-align: left; }}
+#failing td:nth-child(2), td.stages {{ text-align: left; }}
+td.stages {{ font-size: .8rem; max-width: 28rem; }}
 {styles}
 </style></head><body>
 <h1>Grading report</h1>
-<p id="timing">{len(grading.learners)} learners × {len(ids)} exercises graded in
+<p id="timing">{len(grading.learners)} learners x {len(ids)} exercises graded in
 {grading.seconds:.1f} s ({mean:.1f} s per learner, {grading.jobs} jobs at a time).</p>
 <p id="isolation">Isolation: {e(grading.isolation)}.</p>
 <ul id="legend">{legend}</ul>
-<h2>Learners × exercises</h2>
+<h2>Learners by exercises</h2>
 <table id="matrix"><thead><tr><th scope="col">learner</th>{head}<th scope="col">total</th>
+<th scope="col">stage tests on their answers</th>
 </tr></thead><tbody>{"".join(rows)}</tbody></table>
 <h2>The checks that fail most</h2>
 <table id="failing"><thead><tr><th>exercise</th><th>what the check expects (its hint)</th>

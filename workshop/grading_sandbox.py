@@ -21,6 +21,7 @@ ran as its own uid (no process can leave its uid), else every process carrying t
 environment marker, and always the job's process group.
 """
 
+import contextlib
 import ctypes
 import ctypes.util
 import json
@@ -72,8 +73,9 @@ def clean_env(home: Path, marker: str, extra: Mapping[str, str] | None = None) -
     """Only what Python and pytest need: no secrets, no service URLs, HOME and TMPDIR inside."""
     tmp = home / "tmp"
     env = {
-        "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin",
-                                 "/bin"]),  # fmt: skip
+        "PATH": os.pathsep.join(
+            [str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]
+        ),
         "HOME": str(home),
         "TMPDIR": str(tmp),
         "LANG": "C.UTF-8",
@@ -95,7 +97,8 @@ class Sandbox:
     ) -> None:
         self.hide = [str(Path(p).resolve()) for p in hide]
         self.limits = limits or Limits()
-        self.keep = sorted({str(Path(p).resolve()) for p in (*keep, sys.prefix, sys.base_prefix)})
+        folders = [*map(str, keep), sys.prefix, sys.base_prefix]
+        self.keep = sorted({str(Path(p).resolve()) for p in folders})
         self.as_root = os.geteuid() == 0
         self.namespaces = False
         if self.as_root:
@@ -175,10 +178,8 @@ def reap(process: "subprocess.Popen[bytes] | None", uid: int | None, marker: str
     """Kill every process left of a job; return how many were found."""
     killed = 0
     if process is not None:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
     for _ in range(20):  # a fork bomb may fork while we kill: repeat until none is left
         found = [pid for pid in _pids() if _belongs(pid, uid, marker)]
         if not found:
@@ -190,15 +191,15 @@ def reap(process: "subprocess.Popen[bytes] | None", uid: int | None, marker: str
             except (ProcessLookupError, PermissionError):
                 pass
     if process is not None:
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
     return killed
 
 
 def _pids() -> list[int]:
-    return [int(name) for name in os.listdir("/proc") if name.isdigit() and int(name) != os.getpid()]
+    return [
+        int(name) for name in os.listdir("/proc") if name.isdigit() and int(name) != os.getpid()
+    ]
 
 
 def _belongs(pid: int, uid: int | None, marker: str) -> bool:
@@ -251,19 +252,19 @@ def _namespaces(spec: Spec) -> None:
     handles = {path: os.open(path, os.O_PATH | os.O_DIRECTORY) for path in kept}
     closed = _closed_ancestors(kept)
     private = f"mode=1777,size={32 * MiB}"
-    for shared in ("/tmp", "/var/tmp", "/dev/shm"):
+    for shared in ("/tmp", "/var/tmp", "/dev/shm"):  # noqa: S108 - replaced, not used
         if os.path.isdir(shared):
             _mount(libc, "tmpfs", shared, "tmpfs", MS_NOSUID | MS_NODEV, private)
     for folder in closed:
         # e.g. /root (0700) holding pyenv's Python: an empty folder over it, the kept folders
         # bound back below; root's own files stay out of the job's sight.
         _mount(libc, "tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m")
-    for path, handle in handles.items():
-        if not os.path.samestat(os.fstat(handle), _stat(path)):
+    for kept_path, handle in handles.items():
+        if not os.path.samestat(os.fstat(handle), _stat(kept_path)):
             # It was under a folder just replaced (the staging area in /tmp, a kit cloned in
             # /tmp): bring back this folder alone; every other job's folder is gone from view.
-            os.makedirs(path, exist_ok=True)
-            _mount(libc, f"/proc/self/fd/{handle}", path, "", MS_BIND | MS_REC, "")
+            os.makedirs(kept_path, exist_ok=True)
+            _mount(libc, f"/proc/self/fd/{handle}", kept_path, "", MS_BIND | MS_REC, "")
         os.close(handle)
     for hidden in spec.hide:
         if os.path.isdir(hidden) and not spec.workdir.startswith(hidden.rstrip("/") + "/"):
@@ -320,7 +321,7 @@ def _enter(spec: Spec, command: list[str]) -> None:
         os.setuid(spec.uid)
     if spec.workdir:
         os.chdir(spec.workdir)
-    os.execv(command[0], command)
+    os.execv(command[0], command)  # noqa: S606 - the point of a trampoline
 
 
 if __name__ == "__main__":

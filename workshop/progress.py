@@ -140,9 +140,9 @@ def format_table(table: Table) -> str:
         cells = []
         for number in table.stages:
             passed, total = row.stages.get(number, (0, 0))
-            mark = "✓" if total and passed == total else "✗" if total else "–"
+            mark = "✓" if total and passed == total else "✗" if total else "-"
             cells.append(f"{mark} {passed}/{total}".ljust(8))
         lines.append(row.learner.ljust(width) + "".join(cells))
     lines.append("")
-    lines.append("✓ every stage test passes, ✗ some fail (passed/total), – could not run.")
+    lines.append("✓ every stage test passes, ✗ some fail (passed/total), - could not run.")
     return "\n".join(lines)

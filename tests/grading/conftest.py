@@ -14,7 +14,7 @@ from workshop.paths import KIT_ROOT
 
 EXERCISE = "06.1"
 NOTEBOOK = "06_auth.ipynb"
-TIMEOUT = 25.0
+TIMEOUT = 20.0
 
 PRIVATE_CHECKS = '''
 """Private checks: graded, never shown. MARKER-PRIVATE-SOURCE"""
@@ -54,6 +54,14 @@ def with_code(inserted: str) -> dict[str, Any]:
     raise AssertionError("the solution notebook has no writefile cell")
 
 
+def replaced(old: str, new: str) -> dict[str, Any]:
+    """The solution notebook with one change in its answer (e.g. a route's method)."""
+    text = json.dumps(notebook("solutions"))
+    assert json.dumps(old)[1:-1] in text
+    data: dict[str, Any] = json.loads(text.replace(json.dumps(old)[1:-1], json.dumps(new)[1:-1]))
+    return data
+
+
 def hostile(submissions: Path) -> str:
     """At import: fork a detached sleeper, fill the disk, write into the kit, read others."""
     targets = [
@@ -62,7 +70,7 @@ def hostile(submissions: Path) -> str:
         str(submissions),
     ]
     kit_file = str(KIT_ROOT / "tests" / "exercises" / "checks_06_auth.py")
-    return f'''
+    return f"""
 import os as _os, signal as _signal
 _pid = _os.fork()
 if _pid == 0:  # a daemon: its own session, no inherited pipes, outliving its parent
@@ -108,7 +116,7 @@ try:
 except OSError:
     _blocked += 1
 raise RuntimeError(("LEAKED " + "; ".join(_leaks)) if _leaks else f"sealed {{_blocked}}")
-'''
+"""
 
 
 def write_zip(path: Path, members: dict[str, bytes]) -> None:
@@ -138,6 +146,11 @@ def make_class(submissions: Path) -> None:
     (submissions / "mallory").mkdir()
     (submissions / "mallory" / NOTEBOOK).write_text(
         json.dumps(with_code(hostile(submissions))), encoding="utf-8"
+    )
+    (submissions / "rita").mkdir()  # the exercise right, PATCH /items/{id} broken
+    (submissions / "rita" / NOTEBOOK).write_text(
+        json.dumps(replaced('@router.patch("/{item_id}"', '@router.put("/{item_id}"')),
+        encoding="utf-8",
     )
     (submissions / "sam").mkdir()
     (submissions / "sam" / NOTEBOOK).write_text(

@@ -27,7 +27,18 @@ def test_the_solution_gets_every_public_point_and_a_renamed_file_counts(graded: 
     public = [c for c in alice.checks if not c.private]
     assert public and all(c.passed for c in public)
     assert alice.notebook == "06_auth (1).ipynb"
-    assert not alice.regressions
+    [signal] = graded.result.stages["alice"]
+    assert (signal.stage, signal.failed, signal.problem) == (6, [], "")
+    assert signal.passed > 0
+
+
+def test_a_learner_who_broke_the_stage_is_told(graded: Graded) -> None:
+    [signal] = graded.result.stages["rita"]
+    assert signal.stage == 6 and signal.failed, signal
+    rita = graded.by[("rita", EXERCISE)]
+    assert all(c.passed for c in rita.checks if not c.private)  # the exercise itself works
+    text = (graded.out / "feedback" / "rita.md").read_text(encoding="utf-8")
+    assert "stage 06: your answers broke" in text
 
 
 def test_private_checks_are_applied(graded: Graded) -> None:
@@ -93,8 +104,8 @@ def test_grades_csv_has_exactly_the_tidy_columns(graded: Graded) -> None:
         rows = list(csv.reader(handle))
     assert rows[0] == ["learner", "exercise", "status", "points", "max_points"]
     learners = {row[0] for row in rows[1:]}
-    assert learners == {"alice", "bob", "carol", "dave", "erin", "mallory", "sam"}
-    assert ["bob", EXERCISE, "not attempted", "0"] == rows[2][:4]
+    assert learners == {"alice", "bob", "carol", "dave", "erin", "mallory", "rita", "sam"}
+    assert rows[2][:4] == ["bob", EXERCISE, "not attempted", "0"]
     with (graded.out / "summary.csv").open(encoding="utf-8") as handle:
         summary = list(csv.DictReader(handle))
     assert list(summary[0]) == ["learner", "points", "max_points", EXERCISE]
@@ -122,7 +133,7 @@ def test_results_json_validates_against_the_documented_schema(graded: Graded) ->
 
     schema = json.loads((KIT_ROOT / "workshop" / "grading_results.schema.json").read_text())
     jsonschema.Draft202012Validator.check_schema(schema)
-    for learner in ("alice", "bob", "carol", "dave", "erin", "mallory", "sam"):
+    for learner in ("alice", "bob", "carol", "dave", "erin", "mallory", "rita", "sam"):
         data = json.loads((graded.out / "results" / f"{learner}.json").read_text())
         jsonschema.validate(data, schema)
     alice = json.loads((graded.out / "results" / "alice.json").read_text())
@@ -175,6 +186,6 @@ async def test_the_report_shows_the_matrix_in_a_browser(graded: Graded) -> None:
     assert seen == {g.learner: g.status for g in graded.result.results}
     colours = {state: colour for _, state, colour in cells}
     assert len(set(colours.values())) == len(colours)  # one colour per outcome
-    assert "7 learners" in timing and "graded in" in timing
+    assert "8 learners" in timing and "graded in" in timing
     assert "GET /api/v1/items/count" in failing or "No check failed" in failing
     assert all(url.startswith("file://") for url in requested), requested
