@@ -5,7 +5,7 @@
 locks itself down and then `exec`s the command, so nothing unsafe runs between fork and exec
 in the grader's threads. What the trampoline does, in order:
 
-1. as root, when asked: new network and mount namespaces (no network but a downed loopback;
+1. as root, when asked: new network and mount namespaces (no network but its own loopback;
    the hidden folders — every submission, the grader's staging area, OUT — covered by empty
    read-only tmpfs mounts; /tmp, /var/tmp and /dev/shm replaced by small private tmpfs, and the
    job's own folder by a tmpfs of the job's disk budget);
@@ -24,10 +24,13 @@ environment marker, and always the job's process group.
 import contextlib
 import ctypes
 import ctypes.util
+import fcntl
 import json
 import os
 import resource
 import signal
+import socket
+import struct
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -41,6 +44,8 @@ CLONE_NEWNET = 0x40000000
 MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4
+SIOCSIFFLAGS = 0x8914
+IFF_UP, IFF_LOOPBACK, IFF_RUNNING = 0x1, 0x8, 0x40
 MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
@@ -232,6 +237,7 @@ def _namespaces(spec: Spec) -> None:
         error = ctypes.get_errno()
         raise OSError(error, f"unshare: {os.strerror(error)}")
     _mount(libc, "none", "/", "", MS_REC | MS_PRIVATE, "")
+    _loopback_up()  # a namespace of its own: the stage tests' local servers, nothing beyond
     uid = spec.uid if spec.uid is not None else 0
     if spec.workdir:
         # The job's own folder: its inputs stay readable, its writes go to a tmpfs of its size.
@@ -270,6 +276,12 @@ def _namespaces(spec: Spec) -> None:
         if os.path.isdir(hidden) and not spec.workdir.startswith(hidden.rstrip("/") + "/"):
             _mount(libc, "tmpfs", hidden, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV,
                    "mode=000,size=4k")  # fmt: skip
+
+
+def _loopback_up() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        request = struct.pack("16sH", b"lo", IFF_UP | IFF_LOOPBACK | IFF_RUNNING)
+        fcntl.ioctl(sock, SIOCSIFFLAGS, request)
 
 
 def _closed_ancestors(paths: list[str]) -> list[str]:

@@ -131,7 +131,7 @@ def progress(kit: Path, submissions: Path, *, jobs: int | None = None,
 
 
 def format_table(table: Table) -> str:
-    width = max([7, *(len(r.learner) + 2 for r in table.rows)])
+    width = max([9, *(len(r.learner) + 2 for r in table.rows)])
     lines = ["learner".ljust(width) + "".join(f"{n:02d}".ljust(8) for n in table.stages)]
     for row in table.rows:
         if row.problem:
