@@ -14,7 +14,9 @@ from workshop.paths import KIT_ROOT
 
 EXERCISE = "06.1"
 NOTEBOOK = "06_auth.ipynb"
-TIMEOUT = 20.0
+# Generous for the class (a loaded CI machine is slow), short for the one learner who hangs.
+TIMEOUT = 180.0
+HANG_TIMEOUT = 4.0
 
 PRIVATE_CHECKS = '''
 """Private checks: graded, never shown. MARKER-PRIVATE-SOURCE"""
@@ -137,10 +139,6 @@ def make_class(submissions: Path) -> None:
     (submissions / "carol" / NOTEBOOK).write_text(
         json.dumps(with_code("def broken(:\n    pass")), encoding="utf-8"
     )
-    (submissions / "dave").mkdir()
-    (submissions / "dave" / "mine.ipynb").write_text(
-        json.dumps(with_code("import time\ntime.sleep(600)")), encoding="utf-8"
-    )
     (submissions / "erin").mkdir()
     (submissions / "erin" / NOTEBOOK).write_text("this is not a notebook", encoding="utf-8")
     (submissions / "mallory").mkdir()
@@ -184,6 +182,18 @@ class Graded:
         self.result = grading.grade(KIT_ROOT, self.submissions, self.out, jobs=2,
                                     timeout=TIMEOUT, checks=self.checks)  # fmt: skip
         self.by = {(g.learner, g.exercise): g for g in self.result.results}
+
+
+@pytest.fixture(scope="session")
+def hung(tmp_path_factory: pytest.TempPathFactory) -> grading.Grading:
+    """dave's answer sleeps at import: graded alone with a short limit."""
+    root = tmp_path_factory.mktemp("hung")
+    (root / "submissions" / "dave").mkdir(parents=True)
+    (root / "submissions" / "dave" / "mine.ipynb").write_text(
+        json.dumps(with_code("import time\ntime.sleep(600)")), encoding="utf-8"
+    )
+    return grading.grade(KIT_ROOT, root / "submissions", root / "out", jobs=1,
+                         timeout=HANG_TIMEOUT)  # fmt: skip
 
 
 @pytest.fixture(scope="session")
