@@ -11,6 +11,7 @@ leaves Redis alone for a few seconds: a frozen Redis costs one timeout per outag
 import logging
 import math
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from limits import RateLimitItem, parse
@@ -20,6 +21,7 @@ from limits.errors import StorageError
 
 from app.config import Settings
 from app.exceptions import TooManyLoginAttempts, TooManyRegistrations
+from app.redis_client import Outage, create_redis
 
 logger = logging.getLogger(__name__)
 
@@ -51,39 +53,47 @@ class LoginRateLimiter:
         unknown_per_ip: str = "50/15 minutes",
         registrations_per_ip: str = "20/hour",
         retry_after: float = 5.0,
+        close: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._limiter = MovingWindowRateLimiter(storage)
         self._fallback = MovingWindowRateLimiter(MemoryStorage())
-        self._storage_failing = False
-        self._down_until = 0.0
-        self.retry_after = retry_after
+        self.outage = Outage(
+            logger,
+            "rate-limit storage unavailable (%s); counting in memory",
+            "rate-limit storage is back",
+            retry_after=retry_after,
+        )
         self._per_account: RateLimitItem = parse(per_account)
         self._per_account_any_ip: RateLimitItem = parse(per_account_any_ip)
         self._per_ip: RateLimitItem = parse(per_ip)
         self._unknown_per_ip: RateLimitItem = parse(unknown_per_ip)
         self._registrations: RateLimitItem = parse(registrations_per_ip)
+        self._close = close
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "LoginRateLimiter":
-        storage: Storage = MemoryStorage()
-        if settings.redis_url:
-            timeout = settings.redis_timeout_seconds
-            storage = RedisStorage(
-                f"async+{settings.redis_url}",
-                implementation="redispy",
-                wrap_exceptions=True,
-                socket_timeout=timeout,
-                socket_connect_timeout=timeout,
-            )
-        return cls(
-            storage,
-            settings.login_limit_per_account,
-            settings.login_limit_per_ip,
-            per_account_any_ip=settings.login_limit_per_account_any_ip,
-            unknown_per_ip=settings.login_limit_unknown_per_ip,
-            registrations_per_ip=settings.registration_limit_per_ip,
-            retry_after=settings.cache_retry_seconds,
+        limits = (settings.login_limit_per_account, settings.login_limit_per_ip)
+        options: dict[str, Any] = {
+            "per_account_any_ip": settings.login_limit_per_account_any_ip,
+            "unknown_per_ip": settings.login_limit_unknown_per_ip,
+            "registrations_per_ip": settings.registration_limit_per_ip,
+            "retry_after": settings.cache_retry_seconds,
+        }
+        if not settings.redis_url:
+            return cls(MemoryStorage(), *limits, **options)
+        client = create_redis(settings.redis_url, timeout=settings.redis_timeout_seconds)
+        storage = RedisStorage(
+            f"async+{settings.redis_url}",
+            implementation="redispy",
+            wrap_exceptions=True,
+            # Our client's pool, timeouts and all (limits types its options as scalars).
+            connection_pool=client.connection_pool,  # type: ignore[arg-type]
         )
+        return cls(storage, *limits, close=client.aclose, **options)
+
+    async def close(self) -> None:
+        if self._close is not None:
+            await self._close()
 
     def _budgets(self, account_id: int | None, login: str, ip: str) -> list[Budget]:
         if account_id is None:
@@ -125,21 +135,12 @@ class LoginRateLimiter:
     async def _call(self, method: str, item: RateLimitItem, keys: tuple[str, ...]) -> Any:
         """limiter.method(item, *keys) on the shared storage, or on the fallback if it fails
         (or failed less than `retry_after` seconds ago: no timeout paid again meanwhile)."""
-        if self._storage_failing and time.monotonic() < self._down_until:
+        if self.outage.waiting:
             return await getattr(self._fallback, method)(item, *keys)
         try:
             result = await getattr(self._limiter, method)(item, *keys)
         except StorageError as error:
-            if not self._storage_failing:  # one line per outage
-                logger.warning(
-                    "rate-limit storage unavailable (%s); counting in memory, retrying every %ss",
-                    error,
-                    self.retry_after,
-                )
-            self._storage_failing = True
-            self._down_until = time.monotonic() + self.retry_after
+            self.outage.failed(error)
             return await getattr(self._fallback, method)(item, *keys)
-        if self._storage_failing:
-            logger.warning("rate-limit storage is back")
-            self._storage_failing = False
+        self.outage.succeeded()
         return result
