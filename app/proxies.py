@@ -5,8 +5,8 @@ X-Forwarded-For is a header: anyone can send one. Believing it from everybody le
 pick a new address per request and never run out of login budget. So the app trusts only the
 proxies named in FORWARDED_ALLOW_IPS (default: none), and applies that itself rather than
 relying on how the server was started: uvicorn, unless told otherwise, believes the header
-from loopback, which is where a local attacker, or a proxy that passes the header on
-unchecked, connects from.
+whenever the peer is loopback, which is where a local attacker, or a proxy that passes the
+header on unchecked, connects from.
 """
 
 from starlette.types import ASGIApp, Receive, Scope, Send
