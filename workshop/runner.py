@@ -91,12 +91,16 @@ def apply_answers(notebook: Path, exercise_id: str, dest: Path) -> bool:
 
 
 def untouched(dest: Path, exercise: Exercise) -> bool:
-    """Every file of the exercise in dest still holds the stub (or is missing)."""
-    if not exercise.files:
+    """No stub of the exercise was replaced: each file still holds all its `# YOUR CODE HERE`."""
+    wanted = [(path, count) for path, count in exercise.stubs if count]
+    if not wanted:
         return False
-    for relative in exercise.files:
+    for relative, count in wanted:
         target = dest / relative
-        if target.exists() and STUB_MARKER not in target.read_text(encoding="utf-8"):
+        if not target.exists():
+            continue
+        lines = target.read_text(encoding="utf-8").splitlines()
+        if sum(1 for line in lines if line.strip() == STUB_MARKER) < count:
             return False
     return True
 
@@ -261,31 +265,31 @@ def _outcome(
             done.add(nodeid)
             running = None
     hung = starts.get(running, {}) if running else {}
-    by_name = {e["name"]: n for n, e in starts.items() if e.get("exercise") == exercise.id}
+    by_name: dict[str, list[str]] = {}
+    for nodeid, start in starts.items():
+        if start.get("exercise") == exercise.id:
+            by_name.setdefault(start["name"], []).append(nodeid)
 
     results: list[CheckResult] = []
     broken = ""
     for check in declared:
-        nodeid = by_name.get(check.name)
-        if nodeid is None:
-            why = "did not run (the run was stopped)" if timed_out else "did not run"
-            results.append(CheckResult(check.name, False, 0, check.points, check.expects, why))
-            continue
-        failure = failures.get(nodeid)
-        if nodeid == running and timed_out:
+        nodeids = by_name.get(check.name, [])
+        failure = next((failures[n] for n in nodeids if n in failures), None)
+        text = ""
+        if not nodeids:
+            text = "did not run (the run was stopped)" if timed_out else "did not run"
+        elif timed_out and running in nodeids:
             text = f"still running after {timeout:g} s (a hang: endless loop, blocking sleep, ...)"
-            results.append(CheckResult(check.name, False, 0, check.points, check.expects, text))
         elif failure is not None:
             if failure.get("broken") and not broken:
                 broken = failure["failure"]
-            results.append(
-                CheckResult(check.name, False, 0, check.points, check.expects, failure["failure"])
-            )
-        elif nodeid in done:
-            results.append(CheckResult(check.name, True, check.points, check.points, check.expects))
-        else:
+            text = failure["failure"]
+        elif not all(n in done for n in nodeids):
             text = "did not finish (the run was stopped)"
+        if text:
             results.append(CheckResult(check.name, False, 0, check.points, check.expects, text))
+        else:
+            results.append(CheckResult(check.name, True, check.points, check.points, check.expects))
 
     regressions = []
     for failure in failures.values():
