@@ -11,11 +11,14 @@ from typing import Any
 import httpx
 
 from workshop import build, paths, stages
+from workshop.changes import Changes
+from workshop.changes import changes as _changes
 from workshop.notebooks import Lesson, writefile_cells
 
 WORKSPACE_ENV = "KIT_WORKSPACE"
 _fingerprint: tuple[tuple[str, int, int], ...] = ()
 _root: Path | None = None
+_number: int | None = None
 
 
 def setup(number: int) -> None:
@@ -25,7 +28,7 @@ def setup(number: int) -> None:
     lesson's version); your own edits are kept. With KIT_WORKSPACE set, the lesson runs in
     a fresh folder under it instead (the test suite does this to keep the checkout clean).
     """
-    global _root
+    global _root, _number
     source = paths.find_root()
     root = source
     if os.environ.get(WORKSPACE_ENV):
@@ -44,7 +47,7 @@ def setup(number: int) -> None:
     os.chdir(root)
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
-    _root = root
+    _root, _number = root, number
     _forget_app_modules()
     _watch_for_changes()
     earlier = [lesson for lesson in lessons if lesson.number < number]
@@ -57,6 +60,13 @@ def setup(number: int) -> None:
         count = len(restored)
         noun = "file" if count == 1 else "files"
         print(f" ({count} {noun} restored from the earlier lessons)." if restored else ".")
+
+
+def changes(path: str) -> Changes:
+    """What this lesson changed so far in `path`, a file an earlier lesson wrote (a diff)."""
+    if _number is None:
+        raise RuntimeError("Run this lesson's first cell (lesson.setup) first.")
+    return _changes(path, _number, _root)
 
 
 def restore_stages(lessons: list[Lesson], root: Path, upto: int) -> list[str]:
@@ -122,7 +132,33 @@ def check(number: int, *, timeout: float = stages.DEFAULT_TIMEOUT) -> None:
     raise StageCheckFailed(f"stage {number:02d} does not pass") from None
 
 
-REQUIRED = ["fastapi", "starlette", "pydantic", "pydantic_settings", "sqlalchemy", "httpx"]
+# What the lessons import (tests/test_lessons.py keeps this complete), and what the app needs
+# behind them: import name -> distribution. A few are only imported by a library (passlib loads
+# argon2 and bcrypt, FastAPI loads email_validator and python-multipart, SQLAlchemy asyncpg).
+REQUIRED = {
+    "fastapi": "fastapi",
+    "fastapi_offline": "fastapi-offline",
+    "starlette": "starlette",
+    "uvicorn": "uvicorn",
+    "websockets": "websockets",
+    "pydantic": "pydantic",
+    "pydantic_settings": "pydantic-settings",
+    "email_validator": "email-validator",
+    "multipart": "python-multipart",
+    "sqlalchemy": "sqlalchemy",
+    "aiosqlite": "aiosqlite",
+    "asyncpg": "asyncpg",
+    "passlib": "passlib",
+    "argon2": "argon2-cffi",
+    "bcrypt": "bcrypt",
+    "jose": "python-jose",
+    "limits": "limits",
+    "redis": "redis",
+    "alembic": "alembic",
+    "httpx": "httpx",
+    "aiosmtpd": "aiosmtpd",
+    "matplotlib": "matplotlib",
+}
 
 
 def _check_environment() -> bool:
@@ -130,11 +166,12 @@ def _check_environment() -> bool:
 
     ok = sys.version_info >= (3, 11)
     print(f"Python {sys.version.split()[0]}: {'ok' if ok else 'too old, 3.11+ needed'}")
-    for package in REQUIRED:
+    for module, distribution in REQUIRED.items():
         try:
-            print(f"{package} {version(package.replace('_', '-'))}: ok")
-        except PackageNotFoundError:
-            print(f"{package}: missing (pip install -e '.[dev]')")
+            importlib.import_module(module)
+            print(f"{distribution} {version(distribution)}: ok")
+        except (ImportError, PackageNotFoundError):
+            print(f"{distribution}: missing (pip install -e '.[dev]')")
             ok = False
     print("Environment ready." if ok else "Environment incomplete: fix the lines above.")
     return ok
