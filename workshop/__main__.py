@@ -37,8 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     start_cmd = commands.add_parser(
         "start",
         help="create a fresh learner workspace",
-        description="Create DIR with the lessons, the stage tests and an empty app/ package "
-        "folder, ready for `jupyter lab`. DIR must not exist yet or be empty.",
+        description="Create DIR with the lessons, the stage tests, the exercises (never their "
+        "solutions) with their checks, and an empty app/ package folder, ready for `jupyter "
+        "lab`. DIR must not exist yet or be empty.",
     )
     start_cmd.add_argument("dir", type=Path, metavar="DIR")
 
@@ -148,10 +149,24 @@ def _start(args: argparse.Namespace) -> int:
         target / "tests" / "stages",
         ignore=shutil.ignore_patterns("__pycache__"),
     )
+    # The exercises (never their solutions) and the public checks they are graded by.
+    if (source / exercises.EXERCISES).is_dir():
+        shutil.copytree(
+            source / exercises.EXERCISES,
+            target / exercises.EXERCISES,
+            ignore=shutil.ignore_patterns(".ipynb_checkpoints"),
+        )
+    if (source / exercises.CHECKS).is_dir():
+        shutil.copytree(
+            source / exercises.CHECKS,
+            target / exercises.CHECKS,
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
     (target / "app").mkdir()
     print(f"Workspace ready in {target}.")
     print(f"Next: cd {target} && jupyter lab, then open notebooks/00_welcome.ipynb.")
     print("Check your progress any time with: python -m workshop check")
+    print("Practice: exercises/ has the exercises of every lesson (python -m workshop exercises list).")
     return 0
 
 
