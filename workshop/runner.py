@@ -151,6 +151,10 @@ def run_checks(
         run_env = dict(env if env is not None else os.environ)
         run_env |= {"PYTHONPATH": python_path, APP_ENV: str(dest), "PYTHONDONTWRITEBYTECODE": "1"}
         run_env.pop("KIT_WORKSPACE", None)
+        if env is None:
+            # A learner's checks run on SQLite files of their own; never on a shared PostgreSQL
+            # that the stage fixtures would wipe under another run.
+            run_env.pop("TEST_DATABASE_URL", None)
         report = scratch / "checks.jsonl"
         run_env |= {REPORT_ENV: str(report), EXERCISE_ENV: exercise.id}
         timed_out, output = run_limited(_pytest(scratch, files), dest, run_env, timeout, preexec_fn)
