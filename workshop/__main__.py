@@ -166,7 +166,7 @@ def _start(args: argparse.Namespace) -> int:
     print(f"Workspace ready in {target}.")
     print(f"Next: cd {target} && jupyter lab, then open notebooks/00_welcome.ipynb.")
     print("Check your progress any time with: python -m workshop check")
-    print("Practice: exercises/ has the exercises of every lesson (python -m workshop exercises list).")
+    print("Practice: exercises/ holds every lesson's exercises (workshop exercises list).")
     return 0
 
 
