@@ -2,11 +2,12 @@
 workspace, check stages."""
 
 import argparse
+import json
 import shutil
 import sys
 from pathlib import Path
 
-from workshop import build, paths, stages, sync
+from workshop import build, exercises, paths, stages, sync
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,6 +74,21 @@ def main(argv: list[str] | None = None) -> int:
     sync_cmd.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to sync")
     sync_cmd.add_argument("--check", action="store_true", help="compare only (= build --check)")
 
+    exercises_cmd = commands.add_parser(
+        "exercises",
+        help="build exercises/ from solutions/, or list the exercises",
+        description="`exercises build` writes the learner's notebooks exercises/NN_*.ipynb from "
+        "the solution notebooks solutions/NN_*.ipynb: every answer between ### BEGIN SOLUTION "
+        "and ### END SOLUTION becomes a `# YOUR CODE HERE` stub, outputs are cleared. With "
+        "--check, write nothing and exit 1 naming each notebook that differs. `exercises list` "
+        "prints every exercise: id, lesson, title, points, number of checks.",
+    )
+    exercise_actions = exercises_cmd.add_subparsers(dest="action", required=True, metavar="ACTION")
+    ex_build = exercise_actions.add_parser("build", help="write exercises/ from solutions/")
+    ex_build.add_argument("--check", action="store_true", help="compare only; exit 1 on change")
+    ex_list = exercise_actions.add_parser("list", help="print every exercise")
+    ex_list.add_argument("--json", action="store_true", help="one JSON array")
+
     args = parser.parse_args(argv)
     handlers = {
         "build": _build,
@@ -80,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         "check": _check,
         "where": _where,
         "sync": _sync,
+        "exercises": _exercises,
     }
     try:
         return handlers[args.command](args)
@@ -164,6 +181,51 @@ def _check(args: argparse.Namespace) -> int:
         print("\n".join(output.strip().splitlines()[-20:]))
         return 1
     print(f"\nAll {len(wanted)} stage(s) pass.")
+    return 0
+
+
+def _exercises(args: argparse.Namespace) -> int:
+    root = paths.find_root()
+    if args.action == "list":
+        found = exercises.catalog(root)
+        if args.json:
+            rows = [
+                {
+                    "id": e.id,
+                    "lesson": e.lesson,
+                    "title": e.title,
+                    "points": e.points,
+                    "checks": e.checks,
+                    "notebook": e.notebook,
+                }
+                for e in found
+            ]
+            print(json.dumps(rows, indent=1))
+            return 0
+        print(f"{'id':<7}{'lesson':<8}{'points':<8}{'checks':<8}title")
+        for e in found:
+            print(f"{e.id:<7}{e.lesson:02d}{'':<6}{e.points:<8}{e.checks:<8}{e.title}")
+        print(f"\n{len(found)} exercises, {sum(e.points for e in found)} points.")
+        return 0
+    if not (root / exercises.SOLUTIONS).is_dir():
+        print(f"{root} has no {exercises.SOLUTIONS}/ folder to build from.", file=sys.stderr)
+        return 1
+    try:
+        differing = exercises.build(root, check=args.check)
+    except exercises.ExerciseError as error:
+        print(f"exercises: {error}", file=sys.stderr)
+        return 1
+    if args.check:
+        for name in differing:
+            print(f"{name}: differs from what solutions/ generates")
+        if differing:
+            print("Run `python -m workshop exercises build` to regenerate.", file=sys.stderr)
+            return 1
+        print("exercises/ matches solutions/.")
+        return 0
+    for name in differing:
+        print(f"wrote {name}")
+    print(f"exercises/ is up to date ({len(differing)} notebook(s) written).")
     return 0
 
 

@@ -82,8 +82,15 @@ def restore_stages(lessons: list[Lesson], root: Path, upto: int) -> list[str]:
     return build.write(stale, root)
 
 
-def check(number: int) -> None:
-    """Run stage `number`'s tests against the workspace's app and say how it went."""
+class StageCheckFailed(AssertionError):
+    """Raised after the report is printed, so running a lesson whose stage fails fails too."""
+
+
+def check(number: int, *, timeout: float = stages.DEFAULT_TIMEOUT) -> None:
+    """Run stage `number`'s tests against the workspace's app, say how it went; raise on failure.
+
+    A hung app costs at most `timeout` seconds: the tests are stopped and reported timed out.
+    """
     if number == 0:
         _check_environment()
         return
@@ -91,12 +98,17 @@ def check(number: int) -> None:
     if number not in stages.stage_files(root):
         print(f"Stage {number:02d} has no tests of its own: nothing to check.")
         return
-    results, output = stages.run_stages(root, [number])
+    results, output = stages.run_stages(root, [number], timeout=timeout)
     result = results[number]
     total = len(result.passed) + len(result.failed)
     if result.ok:
         print(f"Stage {number:02d} passed: {len(result.passed)} of {total} checks.")
         print("Your app is ready for the next lesson.")
+        return
+    if result.timed_out:
+        print(f"Stage {number:02d} timed out: the tests were stopped after {timeout:g} s.")
+        print("Something in your app hangs: a blocking call (time.sleep, a sync network call)")
+        print("at import or in a route, or an endless loop. Fix it, then run this cell again.")
     else:
         print(
             f"Stage {number:02d} is not there yet: {len(result.failed)} of {total} checks failed:"
@@ -107,9 +119,36 @@ def check(number: int) -> None:
         print(f"{number}` to restore the reference files), then run this cell again.")
         tail = "\n".join(output.strip().splitlines()[-15:])
         print("\nLast lines of the test output:\n" + tail)
+    raise StageCheckFailed(f"stage {number:02d} does not pass") from None
 
 
-REQUIRED = ["fastapi", "starlette", "pydantic", "pydantic_settings", "sqlalchemy", "httpx"]
+# What the lessons import (tests/test_lessons.py keeps this complete), and what the app needs
+# behind them: import name -> distribution. A few are only imported by a library (passlib loads
+# argon2 and bcrypt, FastAPI loads email_validator and python-multipart, SQLAlchemy asyncpg).
+REQUIRED = {
+    "fastapi": "fastapi",
+    "fastapi_offline": "fastapi-offline",
+    "starlette": "starlette",
+    "uvicorn": "uvicorn",
+    "websockets": "websockets",
+    "pydantic": "pydantic",
+    "pydantic_settings": "pydantic-settings",
+    "email_validator": "email-validator",
+    "multipart": "python-multipart",
+    "sqlalchemy": "sqlalchemy",
+    "aiosqlite": "aiosqlite",
+    "asyncpg": "asyncpg",
+    "passlib": "passlib",
+    "argon2": "argon2-cffi",
+    "bcrypt": "bcrypt",
+    "jose": "python-jose",
+    "limits": "limits",
+    "redis": "redis",
+    "alembic": "alembic",
+    "httpx": "httpx",
+    "aiosmtpd": "aiosmtpd",
+    "matplotlib": "matplotlib",
+}
 
 
 def _check_environment() -> bool:
@@ -117,11 +156,12 @@ def _check_environment() -> bool:
 
     ok = sys.version_info >= (3, 11)
     print(f"Python {sys.version.split()[0]}: {'ok' if ok else 'too old, 3.11+ needed'}")
-    for package in REQUIRED:
+    for module, distribution in REQUIRED.items():
         try:
-            print(f"{package} {version(package.replace('_', '-'))}: ok")
-        except PackageNotFoundError:
-            print(f"{package}: missing (pip install -e '.[dev]')")
+            importlib.import_module(module)
+            print(f"{distribution} {version(distribution)}: ok")
+        except (ImportError, PackageNotFoundError):
+            print(f"{distribution}: missing (pip install -e '.[dev]')")
             ok = False
     print("Environment ready." if ok else "Environment incomplete: fix the lines above.")
     return ok

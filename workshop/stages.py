@@ -2,7 +2,6 @@
 
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
@@ -20,10 +19,15 @@ class StageResult:
     passed: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    timed_out: bool = False
 
     @property
     def ok(self) -> bool:
-        return bool(self.passed) and not self.failed
+        return bool(self.passed) and not self.failed and not self.timed_out
+
+
+# A stage's tests take seconds; a hung app (a blocking sleep in a route...) is stopped here.
+DEFAULT_TIMEOUT = 120.0
 
 
 def stage_files(root: Path) -> dict[int, Path]:
@@ -35,8 +39,16 @@ def stage_files(root: Path) -> dict[int, Path]:
     return files
 
 
-def run_stages(root: Path, stages: list[int]) -> tuple[dict[int, StageResult], str]:
-    """Run the given stages' tests with root's `app` first on the path; return results, output."""
+def run_stages(
+    root: Path, stages: list[int], *, timeout: float = DEFAULT_TIMEOUT
+) -> tuple[dict[int, StageResult], str]:
+    """Run the given stages' tests with root's `app` first on the path; return results, output.
+
+    The tests run in a session of their own: after `timeout` seconds the whole process group is
+    killed and every stage that had not finished is marked timed out (never an exception).
+    """
+    from workshop.runner import run_limited
+
     files = stage_files(root)
     missing = [n for n in stages if n not in files]
     if missing:
@@ -53,14 +65,17 @@ def run_stages(root: Path, stages: list[int]) -> tuple[dict[int, StageResult], s
         ]  # fmt: skip
         python_path = os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))
         env = os.environ | {"PYTHONPATH": python_path}
-        run = subprocess.run(
-            command, cwd=root, env=env, capture_output=True, text=True, timeout=900, check=False
-        )
-        output = run.stdout + run.stderr
+        timed_out, output = run_limited(command, root, env, timeout)
         if report.exists():
             _read_report(report, results)
     for result in results.values():
-        if not (result.passed or result.failed or result.skipped):
+        if timed_out:
+            result.timed_out = True
+            result.failed.append(
+                f"timed out: stopped after {timeout:g} s (something in the app hangs, such as "
+                "a blocking time.sleep at import or in a route, or an endless loop)"
+            )
+        elif not (result.passed or result.failed or result.skipped):
             result.failed.append("tests could not run (see the output)")
     return results, output
 

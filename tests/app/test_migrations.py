@@ -60,13 +60,19 @@ def test_check_notices_a_model_the_migrations_lack(database_url: str) -> None:
         command.downgrade(config, "base")
 
 
-def test_the_migrated_schema_enforces_what_the_models_promise(database_url: str) -> None:
+def test_the_migrated_schema_enforces_what_the_models_promise(
+    database_url: str, tmp_path: Path
+) -> None:
     """Case-insensitive usernames and the cascade hold on a migrated database too."""
     command.upgrade(alembic_config(database_url), "head")
+    outbox = tmp_path / "outbox"  # the default, ./outbox, would be the checkout's
 
     async def exercise() -> None:
         settings = Settings(
-            environment="production", secret_key="p" * 48, database_url=database_url
+            environment="production",
+            secret_key="p" * 48,
+            database_url=database_url,
+            mail_outbox_dir=outbox,
         )
         app = create_app(settings)
         async with app.router.lifespan_context(app):
@@ -79,6 +85,7 @@ def test_the_migrated_schema_enforces_what_the_models_promise(database_url: str)
 
     asyncio.run(exercise())
     command.downgrade(alembic_config(database_url), "base")
+    assert len(list(outbox.glob("*.eml"))) == 1  # Alice's welcome mail, in the temporary folder
 
 
 def test_production_does_not_create_tables(database_url: str, tmp_path: Path) -> None:

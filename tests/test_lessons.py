@@ -1,0 +1,99 @@
+"""What the lessons say about themselves holds: file map, environment check, times, README."""
+
+import contextlib
+import io
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from workshop import paths
+from workshop.lesson import REQUIRED
+
+KIT = Path(__file__).parents[1]
+LESSONS = paths.lessons(KIT)
+# Imported by a lesson on purpose to show it fails (lesson 07: the dead aioredis package).
+SHOWN_MISSING = {"aioredis"}
+OWN = {"app", "workshop"}
+
+
+def cells(lesson_path: Path) -> list[nbformat.NotebookNode]:
+    return list(nbformat.read(lesson_path, as_version=4).cells)
+
+
+def lesson_imports() -> dict[str, str]:
+    """Top-level names of third-party modules the lessons import -> the first lesson doing so."""
+    found: dict[str, str] = {}
+    for lesson in LESSONS:
+        for cell in cells(lesson.path):
+            if cell.cell_type != "code":
+                continue
+            for line in cell.source.splitlines():
+                match = re.match(r"\s*(?:from|import)\s+([A-Za-z_]\w*)", line)
+                if match and match.group(1) not in sys.stdlib_module_names:
+                    found.setdefault(match.group(1), lesson.path.name)
+    return found
+
+
+def test_the_environment_check_covers_every_package_the_lessons_import() -> None:
+    imported = lesson_imports()
+    unchecked = {
+        name: where
+        for name, where in imported.items()
+        if name not in REQUIRED and name not in SHOWN_MISSING | OWN
+    }
+    assert not unchecked, f"add these to workshop.lesson.REQUIRED: {unchecked}"
+    assert {"passlib", "jose", "redis", "limits", "alembic", "matplotlib"} <= set(imported)
+
+
+def test_lesson_00_file_map_is_what_the_lessons_write_today(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The stored output of lesson 00's file map lists every lesson, as generated now."""
+    welcome = cells(LESSONS[0].path)
+    [cell] = [c for c in welcome if "writefile_cells(kit_lesson)" in c.source]
+    monkeypatch.chdir(KIT)
+    monkeypatch.delenv("KIT_WORKSPACE", raising=False)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(cell.source, {})  # noqa: S102 (the lesson's own cell, as the learner runs it)
+    stored = "".join(output.get("text", "") for output in cell.outputs)
+    assert stored == printed.getvalue(), (
+        "lesson 00's file map is stale: refresh notebooks/00_welcome.ipynb's outputs"
+    )
+    for lesson in LESSONS:
+        assert lesson.title in stored
+
+
+TIME = re.compile(r"\*\*Time:\*\* about ((?:(\d+) h)? ?(?:(\d+) min)?)\.")
+
+
+def lesson_minutes(lesson_path: Path) -> tuple[str, int]:
+    match = TIME.search(cells(lesson_path)[0].source)
+    assert match, f"{lesson_path.name}: the first cell says '**Time:** about 1 h 10 min.'"
+    return match.group(1).strip(), int(match.group(2) or 0) * 60 + int(match.group(3) or 0)
+
+
+def test_each_lesson_states_its_time_and_the_readme_map_agrees() -> None:
+    readme = (KIT / "README.md").read_text()
+    total = 0
+    for lesson in LESSONS:
+        text, minutes = lesson_minutes(lesson.path)
+        assert minutes >= 30, f"{lesson.path.name}: {text} is too short for a newcomer"
+        total += minutes
+        row = re.search(rf"^\| `{lesson.path.stem}` \| ([^|]+) \|", readme, re.M)
+        assert row, f"README's course map has no row for {lesson.path.stem}"
+        assert row.group(1).strip() == text, f"README says {row.group(1)} for {lesson.path.stem}"
+    hours = re.search(r"about (\d+) hours\s+in all", readme)
+    assert hours and int(hours.group(1)) == round(total / 60), f"lessons total {total} min"
+
+
+def test_readme_tables_are_not_split_by_blank_lines() -> None:
+    """A blank line inside a table ends it on GitHub: the rows after it render as text."""
+    lines = (KIT / "README.md").read_text().splitlines()
+    triples = zip(lines, lines[1:], lines[2:], strict=False)
+    for number, (before, blank, after) in enumerate(triples, start=2):
+        split = before.startswith("|") and not blank.strip() and after.startswith("|")
+        assert not split, f"README.md line {number}: a blank line splits a table"

@@ -1,0 +1,348 @@
+"""Running one exercise's checks against an app copy, in a subprocess with a time limit.
+
+The checks always come from the kit (the instructor's copy), never from the submission. The
+subprocess runs in a session of its own: at the time limit the whole process group is killed,
+so a `time.sleep` in a route (which pytest's own timeouts cannot stop) costs at most `timeout`.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workshop import build, paths
+from workshop.exercise_plugin import APP_ENV, EXERCISE_ENV, REPORT_ENV
+from workshop.exercises import STUB_MARKER, Exercise, answer_cells, checks_of
+
+STATUSES = ("passed", "partial", "failed", "not attempted", "does not run", "timed out")
+
+
+@dataclass
+class CheckResult:
+    name: str
+    passed: bool
+    points: int
+    max_points: int
+    expects: str
+    failure: str = ""
+
+
+@dataclass
+class Outcome:
+    exercise: str
+    status: str
+    checks: list[CheckResult] = field(default_factory=list)
+    points: int = 0
+    max_points: int = 0
+    detail: str = ""
+    regressions: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "passed" and not self.regressions
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "exercise": self.exercise,
+            "status": self.status,
+            "points": self.points,
+            "max_points": self.max_points,
+            "detail": self.detail,
+            "regressions": list(self.regressions),
+            "seconds": round(self.seconds, 2),
+            "checks": [dict(vars(c)) for c in self.checks],
+        }
+
+
+# ---------------------------------------------------------------- preparing an app copy
+
+
+def prepare_app(kit_root: Path, exercise: Exercise, dest: Path) -> None:
+    """Write the reference app of lessons <= exercise.lesson into dest (nothing is executed)."""
+    files = build.replay(paths.lessons(kit_root), exercise.lesson)
+    dest.mkdir(parents=True, exist_ok=True)
+    build.write(files, dest)
+
+
+def apply_answers(notebook: Path, exercise_id: str, dest: Path) -> bool:
+    """Replay the notebook's %%writefile cells of the exercise into dest, in order.
+
+    Returns False when the notebook has no such cell, or when every file written still holds
+    the stub: the learner has not attempted the exercise.
+    """
+    cells = answer_cells(notebook, exercise_id)
+    attempted = False
+    for relative, append, content in cells:
+        target = dest / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        before = target.read_text(encoding="utf-8") if append and target.exists() else ""
+        target.write_text(before + content, encoding="utf-8")
+        attempted = attempted or STUB_MARKER not in content
+    return attempted
+
+
+def untouched(dest: Path, exercise: Exercise) -> bool:
+    """Every file of the exercise in dest still holds the stub (or is missing)."""
+    if not exercise.files:
+        return False
+    for relative in exercise.files:
+        target = dest / relative
+        if target.exists() and STUB_MARKER not in target.read_text(encoding="utf-8"):
+            return False
+    return True
+
+
+# ---------------------------------------------------------------- running the checks
+
+
+def run_checks(
+    dest: Path,
+    exercise: Exercise,
+    *,
+    timeout: float = 30,
+    extra_checks: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    preexec_fn: Callable[[], None] | None = None,
+    regressions: bool = True,
+) -> Outcome:
+    """Run the exercise's checks (and its stage's tests) against the app in dest."""
+    started = time.monotonic()
+    dest = dest.resolve()
+    declared = checks_of(exercise)
+    max_points = sum(c.points for c in declared)
+    if untouched(dest, exercise):
+        results = [
+            CheckResult(c.name, False, 0, c.points, c.expects, "not attempted") for c in declared
+        ]
+        return Outcome(
+            exercise.id,
+            "not attempted",
+            results,
+            0,
+            max_points,
+            "the starting code is untouched: replace each `# YOUR CODE HERE` stub",
+            [],
+            time.monotonic() - started,
+        )
+    if exercise.check_file is None:
+        raise FileNotFoundError(f"exercise {exercise.id} has no check file")
+    with tempfile.TemporaryDirectory(prefix=f"kit-exercise-{exercise.id}-") as scratch_name:
+        scratch = Path(scratch_name)
+        files = _stage_scratch(scratch, exercise, extra_checks, regressions)
+        report = scratch / "report.jsonl"
+        command = [
+            sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+            "-p", "workshop.exercise_plugin", "--import-mode=importlib",
+            "-c", str(scratch / "pytest.ini"), "--rootdir", str(scratch),
+            "-o", "console_output_style=classic", "--tb=no", "--no-header",
+            *(str(f) for f in files),
+        ]  # fmt: skip
+        python_path = os.pathsep.join(filter(None, [str(dest), os.environ.get("PYTHONPATH")]))
+        run_env = dict(env if env is not None else os.environ)
+        run_env |= {
+            "PYTHONPATH": python_path,
+            REPORT_ENV: str(report),
+            EXERCISE_ENV: exercise.id,
+            APP_ENV: str(dest),
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+        run_env.pop("KIT_WORKSPACE", None)
+        timed_out, output = run_limited(command, dest, run_env, timeout, preexec_fn)
+        events = _read_events(report)
+    return _outcome(exercise, declared, events, timed_out, output, timeout, started)
+
+
+def _stage_scratch(
+    scratch: Path, exercise: Exercise, extra: Path | None, regressions: bool
+) -> list[Path]:
+    """Copy the stage fixtures, the checks and the stage tests into a folder of their own."""
+    assert exercise.check_file is not None
+    stages_dir = exercise.stage_file.parent if exercise.stage_file else None
+    if stages_dir is None:
+        stages_dir = exercise.check_file.parents[1] / "stages"
+    for name in ("conftest.py", "pytest.ini"):
+        if (stages_dir / name).exists():
+            shutil.copy2(stages_dir / name, scratch / name)
+    if not (scratch / "pytest.ini").exists():
+        (scratch / "pytest.ini").write_text("[pytest]\nasyncio_mode = auto\n", encoding="utf-8")
+    files = [scratch / exercise.check_file.name]
+    shutil.copy2(exercise.check_file, files[0])
+    if extra is not None:
+        files.append(scratch / f"hidden_{extra.name}")
+        shutil.copy2(extra, files[-1])
+    if regressions and exercise.stage_file is not None and exercise.stage_file.exists():
+        files.append(scratch / exercise.stage_file.name)
+        shutil.copy2(exercise.stage_file, files[-1])
+    return files
+
+
+def run_limited(
+    command: list[str],
+    cwd: Path,
+    env: Mapping[str, str],
+    timeout: float,
+    preexec_fn: Callable[[], None] | None = None,
+) -> tuple[bool, str]:
+    """Run command in its own session; kill the whole group at the limit. (timed out?, output)"""
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+        preexec_fn=preexec_fn,  # the caller's resource limits, if any
+    )
+    try:
+        output, _ = process.communicate(timeout=timeout)
+        return False, output or ""
+    except subprocess.TimeoutExpired:
+        kill_group(process)
+        output, _ = process.communicate()
+        return True, output or ""
+
+
+def kill_group(process: "subprocess.Popen[str]") -> None:
+    """Kill the process and everything it started (its session's group)."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        process.kill()
+
+
+def _read_events(report: Path) -> list[dict[str, Any]]:
+    if not report.exists():
+        return []
+    events = []
+    for line in report.read_text(encoding="utf-8").splitlines():
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # the last line of a killed run may be cut
+    return events
+
+
+def _outcome(
+    exercise: Exercise,
+    declared: list[Any],
+    events: list[dict[str, Any]],
+    timed_out: bool,
+    output: str,
+    timeout: float,
+    started: float,
+) -> Outcome:
+    phases: dict[str, dict[str, Any]] = {}
+    failures: dict[str, dict[str, Any]] = {}
+    done: set[str] = set()
+    running: str | None = None
+    starts: dict[str, dict[str, Any]] = {}
+    collect_errors = [e for e in events if e["event"] == "collect_error"]
+    for event in events:
+        nodeid = event["nodeid"]
+        if event["event"] == "start":
+            running = nodeid
+            starts[nodeid] = event
+        elif event["event"] == "phase":
+            phases.setdefault(nodeid, event)
+            if event["outcome"] == "failed" and nodeid not in failures:
+                failures[nodeid] = event
+        elif event["event"] == "done":
+            done.add(nodeid)
+            running = None
+    hung = starts.get(running, {}) if running else {}
+    by_name = {e["name"]: n for n, e in starts.items() if e.get("exercise") == exercise.id}
+
+    results: list[CheckResult] = []
+    broken = ""
+    for check in declared:
+        nodeid = by_name.get(check.name)
+        if nodeid is None:
+            why = "did not run (the run was stopped)" if timed_out else "did not run"
+            results.append(CheckResult(check.name, False, 0, check.points, check.expects, why))
+            continue
+        failure = failures.get(nodeid)
+        if nodeid == running and timed_out:
+            text = f"still running after {timeout:g} s (a hang: endless loop, blocking sleep, ...)"
+            results.append(CheckResult(check.name, False, 0, check.points, check.expects, text))
+        elif failure is not None:
+            if failure.get("broken") and not broken:
+                broken = failure["failure"]
+            results.append(
+                CheckResult(check.name, False, 0, check.points, check.expects, failure["failure"])
+            )
+        elif nodeid in done:
+            results.append(CheckResult(check.name, True, check.points, check.points, check.expects))
+        else:
+            text = "did not finish (the run was stopped)"
+            results.append(CheckResult(check.name, False, 0, check.points, check.expects, text))
+
+    regressions = []
+    for failure in failures.values():
+        if failure.get("exercise") is None and failure["file"].startswith("test_stage_"):
+            stage = failure["file"][len("test_stage_") : len("test_stage_") + 2]
+            if failure.get("broken") and not broken:
+                broken = failure["failure"]
+            regressions.append(f"stage {stage}: {failure['expects']}: {failure['failure']}")
+    points = sum(r.points for r in results)
+    max_points = sum(r.max_points for r in results)
+    seconds = time.monotonic() - started
+
+    if timed_out:
+        what = f"the check '{hung['expects']}'" if hung else "pytest (before any check)"
+        if hung and hung.get("exercise") is None:
+            what = f"the stage test '{hung['expects']}'"
+        detail = (
+            f"stopped after {timeout:g} s while running {what}: something hangs "
+            "(a blocking call such as time.sleep at import or in a route, or an endless loop)"
+        )
+        return Outcome(exercise.id, "timed out", results, points, max_points, detail,
+                       regressions, seconds)  # fmt: skip
+    if broken or (collect_errors and not starts) or (not starts and declared):
+        where = broken or (collect_errors[0]["failure"] if collect_errors else "")
+        if not where:
+            where = _last_line(output) or "pytest could not run the checks"
+        detail = f"your app does not run: {where}"
+        return Outcome(exercise.id, "does not run", results, 0, max_points, detail,
+                       [], seconds)  # fmt: skip
+    passed = sum(1 for r in results if r.passed)
+    if results and passed == len(results):
+        status, detail = "passed", f"all {len(results)} checks pass"
+    elif passed:
+        status, detail = "partial", f"{passed} of {len(results)} checks pass"
+    else:
+        status, detail = "failed", f"none of the {len(results)} checks pass"
+    return Outcome(exercise.id, status, results, points, max_points, detail, regressions, seconds)
+
+
+def _last_line(output: str) -> str:
+    lines = [line for line in output.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def format_outcome(outcome: Outcome, title: str = "") -> str:
+    """What a learner reads: one line per check, the outcome in words, regressions."""
+    name = f"Exercise {outcome.exercise}" + (f" ({title})" if title else "")
+    lines = [f"{name}: {outcome.status}, {outcome.points} of {outcome.max_points} points"]
+    for check in outcome.checks:
+        mark = "✓" if check.passed else "✗"
+        lines.append(f"  {mark} {check.expects}")
+        if not check.passed and check.failure:
+            lines.append(f"      {check.failure}")
+    if outcome.status != "passed":
+        lines.append(f"  {outcome.detail}")
+    for regression in outcome.regressions:
+        lines.append(f"  Your change broke {regression}")
+    if outcome.status in {"failed", "partial"}:
+        lines.append("  Stuck? Open the hints under the exercise's statement.")
+    return "\n".join(lines)
