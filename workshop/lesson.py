@@ -5,17 +5,17 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from types import TracebackType
-from typing import Any
-
-import httpx
 
 from workshop import build, paths, stages
+from workshop.appclient import AppClient as AppClient  # lessons call lesson.AppClient
+from workshop.changes import Changes
+from workshop.changes import changes as _changes
 from workshop.notebooks import Lesson, writefile_cells
 
 WORKSPACE_ENV = "KIT_WORKSPACE"
 _fingerprint: tuple[tuple[str, int, int], ...] = ()
 _root: Path | None = None
+_number: int | None = None
 
 
 def setup(number: int) -> None:
@@ -25,7 +25,7 @@ def setup(number: int) -> None:
     lesson's version); your own edits are kept. With KIT_WORKSPACE set, the lesson runs in
     a fresh folder under it instead (the test suite does this to keep the checkout clean).
     """
-    global _root
+    global _root, _number
     source = paths.find_root()
     root = source
     if os.environ.get(WORKSPACE_ENV):
@@ -44,7 +44,7 @@ def setup(number: int) -> None:
     os.chdir(root)
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
-    _root = root
+    _root, _number = root, number
     _forget_app_modules()
     _watch_for_changes()
     earlier = [lesson for lesson in lessons if lesson.number < number]
@@ -57,6 +57,13 @@ def setup(number: int) -> None:
         count = len(restored)
         noun = "file" if count == 1 else "files"
         print(f" ({count} {noun} restored from the earlier lessons)." if restored else ".")
+
+
+def changes(path: str) -> Changes:
+    """What this lesson changed so far in `path`, a file an earlier lesson wrote (a diff)."""
+    if _number is None:
+        raise RuntimeError("Run this lesson's first cell (lesson.setup) first.")
+    return _changes(path, _number, _root)
 
 
 def restore_stages(lessons: list[Lesson], root: Path, upto: int) -> list[str]:
@@ -165,42 +172,6 @@ def _check_environment() -> bool:
             ok = False
     print("Environment ready." if ok else "Environment incomplete: fix the lines above.")
     return ok
-
-
-class AppClient(httpx.AsyncClient):
-    """An in-process client for `app` that also runs its lifespan (start-up, shutdown).
-
-    `client = await AppClient(app).start()` ... `await client.aclose()`, or
-    `async with AppClient(app) as client: ...`. Requests never touch the network.
-    """
-
-    def __init__(self, app: Any, base_url: str = "http://test") -> None:
-        super().__init__(transport=httpx.ASGITransport(app=app), base_url=base_url)
-        self.app = app
-        self._lifespan: Any = None
-
-    async def start(self) -> "AppClient":
-        self._lifespan = self.app.router.lifespan_context(self.app)
-        await self._lifespan.__aenter__()
-        return self
-
-    async def aclose(self) -> None:
-        await super().aclose()
-        if self._lifespan is not None:
-            lifespan, self._lifespan = self._lifespan, None
-            await lifespan.__aexit__(None, None, None)
-
-    async def __aenter__(self) -> "AppClient":
-        await super().__aenter__()
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None = None,
-        exc: BaseException | None = None,
-        tb: TracebackType | None = None,
-    ) -> None:
-        await self.aclose()
 
 
 def _app_files() -> tuple[tuple[str, int, int], ...]:
