@@ -60,11 +60,7 @@ def test_build_rewrites_from_the_lessons(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_each_stage_passes_on_the_app_its_lessons_build(
-    stage: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Snapshots on SQLite only: tests/stages on the finished app covers PostgreSQL.
-    monkeypatch.delenv("TEST_DATABASE_URL", raising=False)
+def test_each_stage_passes_on_the_app_its_lessons_build(stage: int, tmp_path: Path) -> None:
     build.write(build.replay(LESSONS, stage), tmp_path)
     earlier = [n for n in STAGES if n <= stage]
     results, output = stages.run_stages(tmp_path, earlier)
@@ -82,9 +78,12 @@ def test_start_then_build_and_check_a_learner_workspace(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     started = workshop("start", str(workspace))
     assert started.returncode == 0, started.stderr
-    assert sorted(p.name for p in (workspace / "notebooks").iterdir()) == [
+    assert sorted(p.name for p in (workspace / "notebooks").glob("*.ipynb")) == [
         lesson.path.name for lesson in LESSONS
     ]
+    assert list((workspace / "notebooks" / "figures").glob("*.svg"))  # the diagrams' images
+    lab_config = (workspace / "jupyter_lab_config.py").read_text()
+    assert 'c.LabApp.extension_manager = "readonly"' in lab_config
     assert list((workspace / "app").iterdir()) == []
     assert (workspace / "tests" / "stages" / "conftest.py").exists()
     assert workshop("start", str(workspace)).returncode == 1  # never over an existing folder

@@ -7,7 +7,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from workshop import build, exercises, paths, stages, sync
+from workshop import build, exercises, grading_cli, paths, stages, sync
+from workshop.diagrams import FIGURES
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     ex_list = exercise_actions.add_parser("list", help="print every exercise")
     ex_list.add_argument("--json", action="store_true", help="one JSON array")
 
+    grading_cli.add_commands(commands)
+
     args = parser.parse_args(argv)
     handlers = {
         "build": _build,
@@ -98,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         "where": _where,
         "sync": _sync,
         "exercises": _exercises,
+        "grade": grading_cli.grade_command,
+        "progress": grading_cli.progress_command,
     }
     try:
         return handlers[args.command](args)
@@ -134,6 +139,18 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
+LAB_CONFIG = "jupyter_lab_config.py"
+# jupyter lab reads no config from the folder it runs in: `--config=jupyter_lab_config.py` does.
+LAB_CONFIG_TEXT = """\
+# JupyterLab settings for this workspace: `jupyter lab --config=jupyter_lab_config.py`.
+c = get_config()  # noqa: F821 (Jupyter provides it)
+# Offline: no update check and no extension manager calling the package index.
+c.LabApp.check_for_updates_class = "jupyterlab.NeverCheckForUpdate"
+c.LabApp.extension_manager = "readonly"
+c.LabApp.news_url = None  # nor the news feed (and its "get notified?" pop-up)
+"""
+
+
 def _start(args: argparse.Namespace) -> int:
     target: Path = args.dir.resolve()
     if target.exists() and any(target.iterdir()):
@@ -162,9 +179,14 @@ def _start(args: argparse.Namespace) -> int:
             target / exercises.CHECKS,
             ignore=shutil.ignore_patterns("__pycache__"),
         )
+    figures = source / "notebooks" / FIGURES
+    if figures.is_dir():  # the lessons' diagrams, as images
+        shutil.copytree(figures, target / "notebooks" / FIGURES)
     (target / "app").mkdir()
+    (target / LAB_CONFIG).write_text(LAB_CONFIG_TEXT)
     print(f"Workspace ready in {target}.")
-    print(f"Next: cd {target} && jupyter lab, then open notebooks/00_welcome.ipynb.")
+    print(f"Next: cd {target} && jupyter lab --config={LAB_CONFIG},")
+    print("then open notebooks/00_welcome.ipynb.")
     print("Check your progress any time with: python -m workshop check")
     print("Practice: exercises/ holds every lesson's exercises (workshop exercises list).")
     return 0
