@@ -81,9 +81,10 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def gunicorn(tmp_path: Path) -> Iterator[str]:
+@pytest.fixture(scope="module")
+def gunicorn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """gunicorn with the workspace's gunicorn.conf.py and two workers, on loopback."""
+    tmp_path = tmp_path_factory.mktemp("gunicorn")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE", "WEB_CONC"))}
     env |= {
