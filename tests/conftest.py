@@ -1,4 +1,8 @@
-"""Fixtures shared by the whole suite: settings, a fresh database, the app and a client."""
+"""Fixtures shared by the whole suite: settings, a fresh database, the app and a client.
+
+`register`, `login` and PASSWORD are the app tests' only way to make users and tokens; the stage
+tests have their own in tests/stages/conftest.py (they run without this file in a workspace).
+"""
 
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -16,6 +20,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.config import Settings
 from app.main import create_app
+from workshop.appclient import AppClient
 
 # Every user the helpers create has this password.
 PASSWORD = "correct-horse-battery"
@@ -64,22 +69,43 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[FastAPI]:
-    """The app with its lifespan running (tables, limiter and first superuser are ready)."""
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
-        yield application
+async def client(settings: Settings) -> AsyncIterator[AppClient]:
+    """An in-process client for create_app(settings), its lifespan running (tables, limiter and
+    first superuser are ready); `client.app` is the app."""
+    async with AppClient(create_app(settings)) as http:
+        yield http
 
 
 @pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-        yield http
+def app(client: AppClient) -> FastAPI:
+    """The running app behind `client`."""
+    application: FastAPI = client.app
+    return application
 
 
 Register = Callable[..., Awaitable[dict[str, object]]]
 Login = Callable[[str], Awaitable[dict[str, str]]]
+
+
+async def register_user(
+    client: httpx.AsyncClient, username: str, **extra: object
+) -> dict[str, object]:
+    """Create username@example.com with PASSWORD (and `extra` fields); return the user."""
+    body = {"email": f"{username}@example.com", "username": username, "password": PASSWORD}
+    response = await client.post("/api/v1/users/", json=body | extra)
+    assert response.status_code == 201, response.text
+    user: dict[str, object] = response.json()
+    return user
+
+
+async def login_user(
+    client: httpx.AsyncClient, username: str, password: str = PASSWORD
+) -> dict[str, str]:
+    """Log username in; return the Authorization header."""
+    form = {"username": username, "password": password}
+    response = await client.post("/api/v1/auth/token", data=form)
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
 @pytest.fixture
@@ -87,11 +113,7 @@ def register(client: httpx.AsyncClient) -> Register:
     """register("alice") creates alice@example.com with PASSWORD and returns the user."""
 
     async def _register(username: str, **extra: object) -> dict[str, object]:
-        body = {"email": f"{username}@example.com", "username": username, "password": PASSWORD}
-        response = await client.post("/api/v1/users/", json=body | extra)
-        assert response.status_code == 201, response.text
-        user: dict[str, object] = response.json()
-        return user
+        return await register_user(client, username, **extra)
 
     return _register
 
@@ -101,10 +123,7 @@ def login(client: httpx.AsyncClient) -> Login:
     """login("alice") returns the Authorization header for that user."""
 
     async def _login(username: str) -> dict[str, str]:
-        form = {"username": username, "password": PASSWORD}
-        response = await client.post("/api/v1/auth/token", data=form)
-        assert response.status_code == 200, response.text
-        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+        return await login_user(client, username)
 
     return _login
 

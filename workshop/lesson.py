@@ -5,12 +5,9 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from types import TracebackType
-from typing import Any
-
-import httpx
 
 from workshop import build, paths, stages
+from workshop.appclient import AppClient as AppClient  # lessons call lesson.AppClient
 from workshop.changes import Changes
 from workshop.changes import changes as _changes
 from workshop.notebooks import Lesson, writefile_cells
@@ -178,42 +175,6 @@ def _check_environment() -> bool:
             ok = False
     print("Environment ready." if ok else "Environment incomplete: fix the lines above.")
     return ok
-
-
-class AppClient(httpx.AsyncClient):
-    """An in-process client for `app` that also runs its lifespan (start-up, shutdown).
-
-    `client = await AppClient(app).start()` ... `await client.aclose()`, or
-    `async with AppClient(app) as client: ...`. Requests never touch the network.
-    """
-
-    def __init__(self, app: Any, base_url: str = "http://test") -> None:
-        super().__init__(transport=httpx.ASGITransport(app=app), base_url=base_url)
-        self.app = app
-        self._lifespan: Any = None
-
-    async def start(self) -> "AppClient":
-        self._lifespan = self.app.router.lifespan_context(self.app)
-        await self._lifespan.__aenter__()
-        return self
-
-    async def aclose(self) -> None:
-        await super().aclose()
-        if self._lifespan is not None:
-            lifespan, self._lifespan = self._lifespan, None
-            await lifespan.__aexit__(None, None, None)
-
-    async def __aenter__(self) -> "AppClient":
-        await super().__aenter__()
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None = None,
-        exc: BaseException | None = None,
-        tb: TracebackType | None = None,
-    ) -> None:
-        await self.aclose()
 
 
 def _app_files() -> tuple[tuple[str, int, int], ...]:

@@ -15,6 +15,7 @@ from app.database import create_engine
 from app.main import create_app
 from tests.conftest import Login
 from tests.servers import free_port, wait_until_healthy
+from workshop.appclient import AppClient
 
 
 async def test_health_reports_the_database(client: httpx.AsyncClient) -> None:
@@ -24,14 +25,11 @@ async def test_health_reports_the_database(client: httpx.AsyncClient) -> None:
 
 
 async def test_health_is_503_when_the_database_is_gone(settings: Settings) -> None:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
+    async with AppClient(create_app(settings)) as client:
         # Swap in an engine for a server that is not there (nothing listens on port 1).
         gone = create_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none")
-        app.state.engine = gone
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            response = await client.get("/health")
+        client.app.state.engine = gone
+        response = await client.get("/health")
         await gone.dispose()
     assert response.status_code == 503
     assert response.json() == {"status": "unhealthy", "database": "unavailable", "cache": "memory"}
@@ -49,9 +47,7 @@ async def test_docs_are_served_without_a_cdn(client: httpx.AsyncClient) -> None:
 
 async def test_production_hides_docs(settings: Settings) -> None:
     prod = settings.model_copy(update={"environment": "production", "secret_key": None})
-    app = create_app(prod)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+    async with AppClient(create_app(prod), lifespan=False) as client:
         for page in ("/docs", "/redoc", "/openapi.json"):
             assert (await client.get(page)).status_code == 404
 
@@ -121,8 +117,7 @@ async def test_every_route_documents_its_errors(client: httpx.AsyncClient) -> No
 
 async def test_first_superuser_is_seeded_once(settings: Settings) -> None:
     for _ in range(2):  # a restart must not fail nor duplicate the superuser
-        app = create_app(settings)
-        async with app.router.lifespan_context(app):
+        async with AppClient(create_app(settings)):
             pass
     await _assert_one_root(create_app(settings))
 
@@ -132,7 +127,7 @@ async def test_concurrent_startups_on_one_database(settings: Settings) -> None:
     apps = [create_app(settings) for _ in range(4)]
 
     async def start(app: FastAPI) -> None:
-        async with app.router.lifespan_context(app):
+        async with AppClient(app):
             await asyncio.sleep(0.05)
 
     await asyncio.gather(*(start(app) for app in apps))
@@ -140,15 +135,13 @@ async def test_concurrent_startups_on_one_database(settings: Settings) -> None:
 
 
 async def _assert_one_root(app: FastAPI) -> None:
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            form = {
-                "username": "root",
-                "password": app.state.settings.first_superuser_password.get_secret_value(),
-            }
-            token = (await client.post("/api/v1/auth/token", data=form)).json()["access_token"]
-            users = await client.get("/api/v1/users/", headers={"Authorization": f"Bearer {token}"})
+    async with AppClient(app) as client:
+        form = {
+            "username": "root",
+            "password": app.state.settings.first_superuser_password.get_secret_value(),
+        }
+        token = (await client.post("/api/v1/auth/token", data=form)).json()["access_token"]
+        users = await client.get("/api/v1/users/", headers={"Authorization": f"Bearer {token}"})
     assert [u["username"] for u in users.json()] == ["root"]
     assert users.json()[0]["is_superuser"] is True
 

@@ -15,6 +15,7 @@ from app.main import create_app
 from app.utils import security
 from app.utils.security import AccessClaims, create_access_token, decode_access_token
 from tests.conftest import PASSWORD, Login, Register
+from workshop.appclient import AppClient
 
 TOKEN_URL = "/api/v1/auth/token"
 
@@ -128,14 +129,13 @@ async def limited_app(settings: Settings) -> AsyncIterator[FastAPI]:
     strict = settings.model_copy(
         update={"login_limit_per_account": "3/15 minutes", "login_limit_per_ip": "5/15 minutes"}
     )
-    application = create_app(strict)
-    async with application.router.lifespan_context(application):
-        yield application
+    async with AppClient(create_app(strict)) as running:
+        yield running.app
 
 
 def _client(app: FastAPI, ip: str) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, client=(ip, 40000))
-    return httpx.AsyncClient(transport=transport, base_url="http://test")
+    """Another client of the running app, calling from `ip`."""
+    return AppClient(app, client_address=(ip, 40000), lifespan=False)
 
 
 async def test_failed_logins_are_limited_per_account_and_ip(limited_app: FastAPI) -> None:

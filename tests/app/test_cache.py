@@ -17,8 +17,9 @@ from app.cache import Cache, MemoryBackend, cache_key
 from app.config import Settings
 from app.main import create_app
 from app.schemas.item import ItemResponse
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, login_user, register_user
 from tests.servers import free_port, redis_server
+from workshop.appclient import AppClient
 
 NOWHERE = "redis://127.0.0.1:1/0"  # nothing listens on port 1: connections are refused
 
@@ -29,17 +30,15 @@ def cache_url(request: pytest.FixtureRequest) -> str | None:
 
 
 @pytest.fixture
-async def cached_app(settings: Settings, cache_url: str | None) -> AsyncIterator[FastAPI]:
-    app = create_app(settings.model_copy(update={"redis_url": cache_url}))
-    async with app.router.lifespan_context(app):
-        yield app
+async def http(settings: Settings, cache_url: str | None) -> AsyncIterator[AppClient]:
+    async with AppClient(create_app(settings.model_copy(update={"redis_url": cache_url}))) as c:
+        yield c
 
 
 @pytest.fixture
-async def http(cached_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=cached_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        yield client
+def cached_app(http: AppClient) -> FastAPI:
+    app: FastAPI = http.app
+    return app
 
 
 @contextmanager
@@ -60,10 +59,9 @@ def item_queries(app: FastAPI) -> Iterator[list[str]]:
 
 
 async def _user(http: httpx.AsyncClient, name: str) -> dict[str, str]:
-    body = {"email": f"{name}@example.com", "username": name, "password": PASSWORD}
-    assert (await http.post("/api/v1/users/", json=body)).status_code == 201
-    token = await http.post("/api/v1/auth/token", data={"username": name, "password": PASSWORD})
-    return {"Authorization": f"Bearer {token.json()['access_token']}"}
+    """Register `name`; return their Authorization header."""
+    await register_user(http, name)
+    return await login_user(http, name)
 
 
 async def _item(http: httpx.AsyncClient, headers: dict[str, str], title: str = "book") -> int:
@@ -204,18 +202,15 @@ async def test_unreachable_redis_at_start_up_degrades(
     settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="app")
-    app = create_app(settings.model_copy(update={"redis_url": NOWHERE}))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-            alice = await _user(http, "alice")
-            item_id = await _item(http, alice)
-            for _ in range(5):
-                started = time.monotonic()
-                response = await http.get(f"/api/v1/items/{item_id}", headers=alice)
-                assert response.status_code == 200
-                assert time.monotonic() - started < 1.0
-            health = await http.get("/health")
+    async with AppClient(create_app(settings.model_copy(update={"redis_url": NOWHERE}))) as http:
+        alice = await _user(http, "alice")
+        item_id = await _item(http, alice)
+        for _ in range(5):
+            started = time.monotonic()
+            response = await http.get(f"/api/v1/items/{item_id}", headers=alice)
+            assert response.status_code == 200
+            assert time.monotonic() - started < 1.0
+        health = await http.get("/health")
     assert health.status_code == 200
     assert health.json() == {"status": "healthy", "database": "ok", "cache": "degraded"}
     cache_warnings = [r for r in caplog.records if r.name == "app.cache"]
@@ -229,13 +224,9 @@ async def test_redis_going_away_and_coming_back(
     port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
     app = create_app(settings.model_copy(update={"redis_url": url, "cache_retry_seconds": 0.5}))
-    transport = httpx.ASGITransport(app=app)
     first_server = redis_server(port)
     first_server.__enter__()
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://t") as http,
-    ):
+    async with AppClient(app) as http:
         try:
             alice = await _user(http, "alice")
             item_id = await _item(http, alice)
@@ -277,21 +268,19 @@ async def test_invalidations_missed_during_an_outage_are_replayed(
         settings.model_copy(update={"redis_url": redis_url, "cache_retry_seconds": 0.3})
     )
     admin = redis.Redis.from_url(redis_url)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-            alice = await _user(http, "alice")
-            item_id = await _item(http, alice, "old")
-            item_url = f"/api/v1/items/{item_id}"
-            assert (await http.get(item_url, headers=alice)).json()["title"] == "old"
-            await admin.execute_command("CLIENT", "PAUSE", "1500", "ALL")
-            patched = await http.patch(item_url, json={"title": "new"}, headers=alice)
-            assert patched.status_code == 200
-            await asyncio.sleep(1.6)  # the pause is over; the old entry is still in Redis
-            deadline = time.monotonic() + 10
-            while (await http.get(item_url, headers=alice)).json()["title"] != "new":
-                assert time.monotonic() < deadline, "stale entry never replaced"
-                await asyncio.sleep(0.1)
+    async with AppClient(app) as http:
+        alice = await _user(http, "alice")
+        item_id = await _item(http, alice, "old")
+        item_url = f"/api/v1/items/{item_id}"
+        assert (await http.get(item_url, headers=alice)).json()["title"] == "old"
+        await admin.execute_command("CLIENT", "PAUSE", "1500", "ALL")
+        patched = await http.patch(item_url, json={"title": "new"}, headers=alice)
+        assert patched.status_code == 200
+        await asyncio.sleep(1.6)  # the pause is over; the old entry is still in Redis
+        deadline = time.monotonic() + 10
+        while (await http.get(item_url, headers=alice)).json()["title"] != "new":
+            assert time.monotonic() < deadline, "stale entry never replaced"
+            await asyncio.sleep(0.1)
     await admin.aclose()
 
 
@@ -299,25 +288,16 @@ async def test_login_counters_are_shared_through_redis(settings: Settings, redis
     strict = settings.model_copy(
         update={"redis_url": redis_url, "login_limit_per_account": "3/15 minutes"}
     )
-    workers = [create_app(strict), create_app(strict)]
+    address = ("198.51.100.7", 1)
     async with (
-        workers[0].router.lifespan_context(workers[0]),
-        workers[1].router.lifespan_context(workers[1]),
+        AppClient(create_app(strict), client_address=address) as first,
+        AppClient(create_app(strict), client_address=address) as second,
     ):
-        clients = [
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=w, client=("198.51.100.7", 1)),
-                base_url="http://t",
-            )
-            for w in workers
-        ]
         wrong = {"username": "root", "password": "wrong-password"}
         statuses = [
-            (await clients[n % 2].post("/api/v1/auth/token", data=wrong)).status_code
+            (await (first, second)[n % 2].post("/api/v1/auth/token", data=wrong)).status_code
             for n in range(4)
         ]
-        for client in clients:
-            await client.aclose()
     assert statuses == [401, 401, 401, 429]  # one budget across both "workers"
 
 
@@ -328,17 +308,14 @@ async def test_login_limit_falls_back_to_memory_when_redis_is_down(
     strict = settings.model_copy(
         update={"redis_url": NOWHERE, "login_limit_per_account": "2/15 minutes"}
     )
-    app = create_app(strict)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-            wrong = {"username": "root", "password": "wrong-password"}
-            statuses = [
-                (await http.post("/api/v1/auth/token", data=wrong)).status_code for _ in range(3)
-            ]
-            good = await http.post(
-                "/api/v1/auth/token", data={"username": "root", "password": PASSWORD}
-            )
+    async with AppClient(create_app(strict)) as http:
+        wrong = {"username": "root", "password": "wrong-password"}
+        statuses = [
+            (await http.post("/api/v1/auth/token", data=wrong)).status_code for _ in range(3)
+        ]
+        good = await http.post(
+            "/api/v1/auth/token", data={"username": "root", "password": PASSWORD}
+        )
     assert statuses == [401, 401, 429]
     assert good.status_code == 429
     limiter_warnings = [r for r in caplog.records if r.name == "app.rate_limit"]

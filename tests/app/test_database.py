@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from app.config import Settings
 from app.main import create_app
 from tests.conftest import PASSWORD
+from workshop.appclient import AppClient
 
 postgresql_only = [
     pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="TEST_DATABASE_URL unset"),
@@ -60,23 +61,20 @@ async def test_after_postgresql_drops_its_connections_the_app_recovers(
 ) -> None:
     """Without pool_pre_ping, the decision (app/database.py): /health retries once and stays
     healthy; any other request fails at most once per worker, and the next one succeeds."""
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        # raise_app_exceptions=False: see the 500 a client would get instead of a traceback.
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-            form = {"username": "root", "password": PASSWORD}
-            token = (await http.post("/api/v1/auth/token", data=form)).json()["access_token"]
-            root = {"Authorization": f"Bearer {token}"}
-            assert (await http.get("/api/v1/items/", headers=root)).status_code == 200
+    # raise_app_exceptions=False: see the 500 a client would get instead of a traceback.
+    async with AppClient(create_app(settings), raise_app_exceptions=False) as http:
+        form = {"username": "root", "password": PASSWORD}
+        token = (await http.post("/api/v1/auth/token", data=form)).json()["access_token"]
+        root = {"Authorization": f"Bearer {token}"}
+        assert (await http.get("/api/v1/items/", headers=root)).status_code == 200
 
-            assert await _drop_every_connection_of(database_url) >= 1
-            health = await http.get("/health")
-            assert health.status_code == 200 and health.json()["database"] == "ok"
-            assert (await http.get("/api/v1/items/", headers=root)).status_code == 200
+        assert await _drop_every_connection_of(database_url) >= 1
+        health = await http.get("/health")
+        assert health.status_code == 200 and health.json()["database"] == "ok"
+        assert (await http.get("/api/v1/items/", headers=root)).status_code == 200
 
-            assert await _drop_every_connection_of(database_url) >= 1
-            first = await http.get("/api/v1/items/", headers=root)
-            assert first.status_code in {200, 500, 503}  # one clean failure at most
-            for _ in range(3):
-                assert (await http.get("/api/v1/items/", headers=root)).status_code == 200
+        assert await _drop_every_connection_of(database_url) >= 1
+        first = await http.get("/api/v1/items/", headers=root)
+        assert first.status_code in {200, 500, 503}  # one clean failure at most
+        for _ in range(3):
+            assert (await http.get("/api/v1/items/", headers=root)).status_code == 200

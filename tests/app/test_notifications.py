@@ -19,6 +19,7 @@ from app.config import Settings
 from app.main import create_app
 from tests.conftest import PASSWORD, Login, Register
 from tests.servers import free_port, serve
+from workshop.appclient import AppClient
 
 
 def read_outbox(folder: Path) -> list[Message]:
@@ -103,12 +104,9 @@ def smtp_settings(settings: Settings, port: int) -> Settings:
 async def test_smtp_backend_delivers_to_a_real_server(settings: Settings) -> None:
     inbox = Inbox()
     with smtp_server(inbox) as port:
-        app = create_app(smtp_settings(settings, port))
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-                body = {"email": "bob@example.com", "username": "bob", "password": PASSWORD}
-                assert (await http.post("/api/v1/users/", json=body)).status_code == 201
+        async with AppClient(create_app(smtp_settings(settings, port))) as http:
+            body = {"email": "bob@example.com", "username": "bob", "password": PASSWORD}
+            assert (await http.post("/api/v1/users/", json=body)).status_code == 201
     [mail] = inbox.received
     assert mail["To"] == "bob@example.com" and mail["Subject"].startswith("Welcome")
     assert not list(settings.mail_outbox_dir.glob("*.eml"))  # SMTP, not the file backend
@@ -118,12 +116,10 @@ async def test_a_failing_mail_server_never_fails_the_request(
     settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="app")
-    app = create_app(smtp_settings(settings, 1))  # nothing listens on port 1
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-            body = {"email": "bob@example.com", "username": "bob", "password": PASSWORD}
-            response = await http.post("/api/v1/users/", json=body)
+    # Nothing listens on port 1.
+    async with AppClient(create_app(smtp_settings(settings, 1))) as http:
+        body = {"email": "bob@example.com", "username": "bob", "password": PASSWORD}
+        response = await http.post("/api/v1/users/", json=body)
     assert response.status_code == 201
     [warning] = [r for r in caplog.records if r.name == "app.services.notifications"]
     assert "could not send" in warning.getMessage() and warning.exc_info is None

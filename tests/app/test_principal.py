@@ -11,7 +11,8 @@ from sqlalchemy import event
 
 from app.config import Settings
 from app.main import create_app
-from tests.conftest import PASSWORD, Login, Register
+from tests.conftest import Login, Register, login_user, register_user
+from workshop.appclient import AppClient
 
 NOWHERE = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 
@@ -34,25 +35,16 @@ def queries(app: FastAPI) -> Iterator[list[str]]:
 
 @asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-            yield app, http
+    async with AppClient(create_app(settings)) as http:
+        yield http.app, http
 
 
-async def _token(http: httpx.AsyncClient, name: str, password: str = PASSWORD) -> dict[str, str]:
-    form = {"username": name, "password": password}
-    response = await http.post("/api/v1/auth/token", data=form)
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+_token = login_user
 
 
 async def _register(http: httpx.AsyncClient, name: str) -> int:
-    body = {"email": f"{name}@example.com", "username": name, "password": PASSWORD}
-    response = await http.post("/api/v1/users/", json=body)
-    assert response.status_code == 201, response.text
-    user_id: int = response.json()["id"]
+    user_id = (await register_user(http, name))["id"]
+    assert isinstance(user_id, int)
     return user_id
 
 

@@ -7,39 +7,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
+
+from workshop.appclient import AppClient
 
 TOKEN_URL = "/api/v1/auth/token"
 USERS_URL = "/api/v1/users/"
 ITEMS_URL = "/api/v1/items/"
 
-Register = Callable[[str], Awaitable[dict[str, Any]]]
-Login = Callable[[str], Awaitable[dict[str, str]]]
-
-
-@pytest.fixture
-def register(stage_client: httpx.AsyncClient, password: str) -> Register:
-    async def _register(username: str) -> dict[str, Any]:
-        body = {"email": f"{username}@example.com", "username": username, "password": password}
-        response = await stage_client.post(USERS_URL, json=body)
-        assert response.status_code == 201, response.text
-        user: dict[str, Any] = response.json()
-        return user
-
-    return _register
-
-
-@pytest.fixture
-def login(stage_client: httpx.AsyncClient, password: str) -> Login:
-    """login("alice") returns alice's Authorization header (every user shares `password`)."""
-
-    async def _login(username: str) -> dict[str, str]:
-        form = {"username": username, "password": password}
-        response = await stage_client.post(TOKEN_URL, data=form)
-        assert response.status_code == 200, response.text
-        return {"Authorization": f"Bearer {response.json()['access_token']}"}
-
-    return _login
+# The register and login fixtures (tests/stages/conftest.py): every user has `password`.
+Register = Callable[..., Awaitable[dict[str, Any]]]
+Login = Callable[..., Awaitable[dict[str, str]]]
 
 
 def _b64(data: dict[str, Any]) -> str:
@@ -180,14 +157,11 @@ async def test_failed_logins_are_rate_limited(stage_settings: Any, password: str
     from app.main import create_app
 
     strict = stage_settings.model_copy(update={"login_limit_per_account": "3/15 minutes"})
-    app = create_app(strict)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            wrong = {"username": "root", "password": "wrong-password"}
-            statuses = [(await client.post(TOKEN_URL, data=wrong)).status_code for _ in range(4)]
-            assert statuses == [401, 401, 401, 429]
-            right = await client.post(TOKEN_URL, data={"username": "root", "password": password})
+    async with AppClient(create_app(strict)) as client:
+        wrong = {"username": "root", "password": "wrong-password"}
+        statuses = [(await client.post(TOKEN_URL, data=wrong)).status_code for _ in range(4)]
+        assert statuses == [401, 401, 401, 429]
+        right = await client.post(TOKEN_URL, data={"username": "root", "password": password})
     assert right.status_code == 429
     assert 0 < int(right.headers["Retry-After"]) <= 15 * 60
 

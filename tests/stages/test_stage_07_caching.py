@@ -1,36 +1,19 @@
 """Stage 07 — caching: cache-aside reads, invalidation, single flight, TTLs and degradation."""
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
-import pytest
+
+from workshop.appclient import AppClient
 
 TOKEN_URL = "/api/v1/auth/token"
 USERS_URL = "/api/v1/users/"
 ITEMS_URL = "/api/v1/items/"
+Login = Callable[..., Awaitable[dict[str, str]]]  # the new_user and login fixtures
 NOWHERE = "redis://127.0.0.1:1/0"  # nothing listens on port 1: connections are refused
-
-
-@asynccontextmanager
-async def running(settings: Any) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
-    """create_app(settings) with its lifespan running, and an in-process client for it."""
-    from app.main import create_app
-
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield app, client
-
-
-@pytest.fixture
-async def memory_app(stage_settings: Any) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
-    """The app on the in-process cache, whatever REDIS_URL says."""
-    async with running(stage_settings.model_copy(update={"redis_url": None})) as pair:
-        yield pair
 
 
 @contextmanager
@@ -52,19 +35,6 @@ def item_queries(app: Any) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", record)
 
 
-async def _login(client: httpx.AsyncClient, username: str, password: str) -> dict[str, str]:
-    response = await client.post(TOKEN_URL, data={"username": username, "password": password})
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
-
-
-async def _user(client: httpx.AsyncClient, username: str, password: str) -> dict[str, str]:
-    """Register `username` and return their Authorization header."""
-    body = {"email": f"{username}@example.com", "username": username, "password": password}
-    assert (await client.post(USERS_URL, json=body)).status_code == 201
-    return await _login(client, username, password)
-
-
 async def _item(client: httpx.AsyncClient, headers: dict[str, str], title: str = "book") -> int:
     created = await client.post(ITEMS_URL, json={"title": title}, headers=headers)
     assert created.status_code == 201, created.text
@@ -82,10 +52,10 @@ def _item_response(item_id: int) -> Any:
 
 
 async def test_a_hit_does_not_query_the_items_table(
-    memory_app: tuple[Any, httpx.AsyncClient], password: str
+    stage_client: AppClient, new_user: Login
 ) -> None:
-    app, client = memory_app
-    alice = await _user(client, "alice", password)
+    app, client = stage_client.app, stage_client
+    alice = await new_user("alice")
     url = f"{ITEMS_URL}{await _item(client, alice)}"
     with item_queries(app) as miss_queries:
         miss = await client.get(url, headers=alice)
@@ -98,13 +68,13 @@ async def test_a_hit_does_not_query_the_items_table(
 
 
 async def test_an_authenticated_hit_makes_no_query_at_all(
-    memory_app: tuple[Any, httpx.AsyncClient], password: str
+    stage_client: AppClient, new_user: Login
 ) -> None:
     """The token's user is a cached principal too: GET /users/me and a cached item, no SQL."""
     from sqlalchemy import event
 
-    app, client = memory_app
-    alice = await _user(client, "alice", password)
+    app, client = stage_client.app, stage_client
+    alice = await new_user("alice")
     url = f"{ITEMS_URL}{await _item(client, alice)}"
     for path in (url, f"{USERS_URL}me"):
         assert (await client.get(path, headers=alice)).status_code == 200
@@ -124,25 +94,25 @@ async def test_an_authenticated_hit_makes_no_query_at_all(
 
 
 async def test_deactivating_a_cached_user_refuses_their_next_request(
-    memory_app: tuple[Any, httpx.AsyncClient], password: str
+    stage_client: AppClient, new_user: Login, login: Login
 ) -> None:
-    _, client = memory_app
-    alice = await _user(client, "alice", password)
+    client = stage_client
+    alice = await new_user("alice")
     me = (await client.get(f"{USERS_URL}me", headers=alice)).json()  # the principal is cached
-    root = await _login(client, "root", password)
+    root = await login("root")
     off = await client.patch(f"{USERS_URL}{me['id']}", json={"is_active": False}, headers=root)
     assert off.status_code == 200
     assert (await client.get(f"{USERS_URL}me", headers=alice)).status_code == 401
 
 
 async def test_keys_are_namespaced_versioned_and_expire(
-    memory_app: tuple[Any, httpx.AsyncClient], password: str
+    stage_client: AppClient, new_user: Login
 ) -> None:
     from app.cache import cache_key
     from app.schemas.item import ItemResponse
 
-    app, client = memory_app
-    alice = await _user(client, "alice", password)
+    app, client = stage_client.app, stage_client
+    alice = await new_user("alice")
     item_id = await _item(client, alice)
     await client.get(f"{ITEMS_URL}{item_id}", headers=alice)
     key = f"kit:v1:item:{item_id}"
@@ -155,11 +125,9 @@ async def test_keys_are_namespaced_versioned_and_expire(
     assert ttl is not None and 0 < ttl <= 330
 
 
-async def test_patch_and_delete_invalidate(
-    memory_app: tuple[Any, httpx.AsyncClient], password: str
-) -> None:
-    _, client = memory_app
-    alice = await _user(client, "alice", password)
+async def test_patch_and_delete_invalidate(stage_client: AppClient, new_user: Login) -> None:
+    client = stage_client
+    alice = await new_user("alice")
     url = f"{ITEMS_URL}{await _item(client, alice, 'draft')}"
     assert (await client.get(url, headers=alice)).json()["title"] == "draft"  # now cached
     patched = await client.patch(url, json={"title": "final"}, headers=alice)
@@ -170,13 +138,13 @@ async def test_patch_and_delete_invalidate(
 
 
 async def test_deleting_a_user_drops_their_cached_items(
-    memory_app: tuple[Any, httpx.AsyncClient], password: str
+    stage_client: AppClient, new_user: Login, login: Login
 ) -> None:
     from app.cache import cache_key
 
-    app, client = memory_app
-    alice = await _user(client, "alice", password)
-    root = await _login(client, "root", password)
+    app, client = stage_client.app, stage_client
+    alice = await new_user("alice")
+    root = await login("root")
     item_id = await _item(client, alice)
     assert (await client.get(f"{ITEMS_URL}{item_id}", headers=root)).status_code == 200
     me = (await client.get(f"{USERS_URL}me", headers=alice)).json()
@@ -185,12 +153,10 @@ async def test_deleting_a_user_drops_their_cached_items(
     assert (await client.get(f"{ITEMS_URL}{item_id}", headers=root)).status_code == 404
 
 
-async def test_someone_elses_cached_item_is_404(
-    memory_app: tuple[Any, httpx.AsyncClient], password: str
-) -> None:
-    _, client = memory_app
-    alice = await _user(client, "alice", password)
-    bob = await _user(client, "bob", password)
+async def test_someone_elses_cached_item_is_404(stage_client: AppClient, new_user: Login) -> None:
+    client = stage_client
+    alice = await new_user("alice")
+    bob = await new_user("bob")
     url = f"{ITEMS_URL}{await _item(client, alice)}"
     assert (await client.get(url, headers=alice)).status_code == 200  # now cached
     for _ in range(2):
@@ -200,10 +166,10 @@ async def test_someone_elses_cached_item_is_404(
 
 
 async def test_fifty_concurrent_reads_of_a_cold_item_load_it_once(
-    memory_app: tuple[Any, httpx.AsyncClient], password: str
+    stage_client: AppClient, new_user: Login
 ) -> None:
-    app, client = memory_app
-    alice = await _user(client, "alice", password)
+    app, client = stage_client.app, stage_client
+    alice = await new_user("alice")
     url = f"{ITEMS_URL}{await _item(client, alice)}"
     with item_queries(app) as loads:
         responses = await asyncio.gather(*(client.get(url, headers=alice) for _ in range(50)))
@@ -242,18 +208,21 @@ def test_entry_ttl_is_the_ttl_give_or_take_ten_percent() -> None:
     assert len(set(ttls)) > 10  # spread out, not one fixed value
 
 
-async def test_health_reports_the_memory_cache(memory_app: tuple[Any, httpx.AsyncClient]) -> None:
-    _, client = memory_app
+async def test_health_reports_the_memory_cache(stage_client: AppClient) -> None:
+    client = stage_client
     health = await client.get("/health")
     assert health.status_code == 200
     assert health.json() == {"status": "healthy", "database": "ok", "cache": "memory"}
 
 
 async def test_an_unreachable_redis_degrades_but_requests_succeed(
-    stage_settings: Any, password: str
+    stage_settings: Any, new_user: Login
 ) -> None:
-    async with running(stage_settings.model_copy(update={"redis_url": NOWHERE})) as (_, client):
-        alice = await _user(client, "alice", password)
+    from app.main import create_app
+
+    unreachable = stage_settings.model_copy(update={"redis_url": NOWHERE})
+    async with AppClient(create_app(unreachable)) as client:
+        alice = await new_user("alice", client=client)
         url = f"{ITEMS_URL}{await _item(client, alice, 'draft')}"
         reads = [await client.get(url, headers=alice) for _ in range(3)]
         patched = await client.patch(url, json={"title": "final"}, headers=alice)

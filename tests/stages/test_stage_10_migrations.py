@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import inspect, text
 
+from workshop.appclient import AppClient
+
 # SQLite cannot reflect the expression index on lower(username): autogenerate says so and skips
 # it (the initial migration creates that index by hand).
 pytestmark = [
@@ -185,9 +187,8 @@ async def test_a_production_app_does_not_create_tables(stage_settings: Any) -> N
         database_url=stage_settings.database_url,
         redis_url=None,
     )
-    app = create_app(production)
-    async with app.router.lifespan_context(app):
-        pass
+    async with AppClient(create_app(production)):
+        pass  # start-up and shutdown only
 
     from app.database import create_engine
 
