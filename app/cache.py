@@ -15,9 +15,9 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, Protocol, TypeVar
 
-import redis.asyncio as redis
 from pydantic import BaseModel, ValidationError
-from redis.exceptions import RedisError
+
+from app.redis_client import REDIS_ERRORS, Outage, create_redis
 
 logger = logging.getLogger(__name__)
 
@@ -95,19 +95,19 @@ class RedisBackend:
     """Redis through one connection pool; steps aside while Redis is unreachable."""
 
     def __init__(self, url: str, *, timeout: float = 0.5, retry_after: float = 5.0) -> None:
-        # Short timeouts: a slow or vanished Redis must cost a request at most `timeout`.
-        self._client = redis.Redis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=True
+        self._client = create_redis(url, timeout=timeout, decode_responses=True)
+        self.outage = Outage(
+            logger,
+            f"Redis unavailable (%s); serving from the database, retrying every {retry_after}s",
+            "Redis is back; caching resumed",
+            retry_after=retry_after,
         )
-        self.retry_after = retry_after
-        self._healthy = True
-        self._down_until = 0.0
         # Invalidations that failed during an outage, replayed as soon as Redis is back.
         self._pending_deletes: set[str] = set()
 
     @property
     def status(self) -> Status:
-        return "ok" if self._healthy else "degraded"
+        return "ok" if self.outage.healthy else "degraded"
 
     async def get(self, key: str) -> str | None:
         value: str | None = await self._call(self._client.get, key)
@@ -132,26 +132,17 @@ class RedisBackend:
 
     async def _call(self, operation: Callable[..., Awaitable[Any]], *args: Any, **kw: Any) -> Any:
         """Run one Redis command; None (and the database answers) when Redis is unavailable."""
-        if not self._healthy and time.monotonic() < self._down_until:
+        if self.outage.waiting:
             return None  # still inside the back-off window: do not pay the timeout again
         try:
-            if not self._healthy and self._pending_deletes:
+            if not self.outage.healthy and self._pending_deletes:
                 await self._client.delete(*self._pending_deletes)
                 self._pending_deletes.clear()
             result = await operation(*args, **kw)
-        except (RedisError, OSError, TimeoutError) as error:
-            if self._healthy:  # one line per outage, not a traceback per request
-                logger.warning(
-                    "Redis unavailable (%s); serving from the database, retrying every %ss",
-                    error,
-                    self.retry_after,
-                )
-            self._healthy = False
-            self._down_until = time.monotonic() + self.retry_after
+        except REDIS_ERRORS as error:
+            self.outage.failed(error)  # one line per outage, not a traceback per request
             return None
-        if not self._healthy:
-            logger.warning("Redis is back; caching resumed")
-            self._healthy = True
+        self.outage.succeeded()
         return result
 
 

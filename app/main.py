@@ -2,7 +2,7 @@
 """The application factory: `create_app(settings)` builds an app; uvicorn serves `app`."""
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -27,37 +27,42 @@ VERSION = "1.0.0"
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Open long-lived resources at start-up, close them at shutdown."""
+    """Open long-lived resources at start-up, close them at shutdown.
+
+    Each resource registers its closing on the exit stack as soon as it exists, so a start-up
+    that fails halfway (an unmigrated database, say) still closes what it had opened, in
+    reverse order, before the error propagates; a clean shutdown does the same.
+    """
     settings: Settings = app.state.settings
     configure_hashing(settings.password_hash_workers)  # a bounded pool, process-wide
-    engine = create_engine(settings.database_url, echo=settings.database_echo)
-    if settings.environment != "production":
-        await create_tables(engine)  # production runs migrations instead
-    app.state.engine = engine
-    app.state.sessionmaker = create_sessionmaker(engine)
-    app.state.cache = create_cache(
-        settings.redis_url,
-        ttl=settings.cache_ttl_seconds,
-        timeout=settings.redis_timeout_seconds,
-        retry_after=settings.cache_retry_seconds,
-    )
-    await app.state.cache.ping()  # an unreachable Redis logs one warning; start anyway
-    app.state.login_limiter = LoginRateLimiter.from_settings(settings)
-    app.state.mailer = create_mailer(settings)
-    app.state.broker = create_broker(
-        settings.redis_url,
-        send_timeout=settings.ws_send_timeout_seconds,
-        timeout=settings.redis_timeout_seconds,
-    )
-    await app.state.broker.start()
-    redact_tokens_in_server_logs()
-    await ensure_first_superuser(app.state.sessionmaker, settings, app.state.cache)
-    try:
+    async with AsyncExitStack() as stack:
+        engine = create_engine(settings.database_url, echo=settings.database_echo)
+        stack.push_async_callback(engine.dispose)
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.cache = create_cache(
+            settings.redis_url,
+            ttl=settings.cache_ttl_seconds,
+            timeout=settings.redis_timeout_seconds,
+            retry_after=settings.cache_retry_seconds,
+        )
+        stack.push_async_callback(app.state.cache.close)
+        app.state.login_limiter = LoginRateLimiter.from_settings(settings)
+        stack.push_async_callback(app.state.login_limiter.close)
+        app.state.mailer = create_mailer(settings)
+        app.state.broker = create_broker(
+            settings.redis_url,
+            send_timeout=settings.ws_send_timeout_seconds,
+            timeout=settings.redis_timeout_seconds,
+        )
+        stack.push_async_callback(app.state.broker.close)
+        if settings.environment != "production":
+            await create_tables(engine)  # production runs migrations instead
+        await app.state.cache.ping()  # an unreachable Redis logs one warning; start anyway
+        await app.state.broker.start()
+        redact_tokens_in_server_logs()
+        await ensure_first_superuser(app.state.sessionmaker, settings, app.state.cache)
         yield
-    finally:
-        await app.state.broker.close()
-        await app.state.cache.close()
-        await engine.dispose()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

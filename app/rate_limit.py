@@ -9,6 +9,7 @@ and stay limited, per process, until Redis answers again.
 import logging
 import math
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from limits import RateLimitItem, parse
@@ -18,6 +19,7 @@ from limits.errors import StorageError
 
 from app.config import Settings
 from app.exceptions import TooManyLoginAttempts
+from app.redis_client import Outage, create_redis
 
 logger = logging.getLogger(__name__)
 
@@ -29,26 +31,42 @@ class LoginRateLimiter:
     down; an attacker guessing one account, or spraying many from one address, is.
     """
 
-    def __init__(self, storage: Storage, per_account: str, per_ip: str) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        per_account: str,
+        per_ip: str,
+        close: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self._limiter = MovingWindowRateLimiter(storage)
         self._fallback = MovingWindowRateLimiter(MemoryStorage())
-        self._storage_failing = False
+        self.outage = Outage(
+            logger,
+            "rate-limit storage unavailable (%s); counting in memory",
+            "rate-limit storage is back",
+        )
         self._per_account: RateLimitItem = parse(per_account)
         self._per_ip: RateLimitItem = parse(per_ip)
+        self._close = close
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "LoginRateLimiter":
-        storage: Storage = MemoryStorage()
-        if settings.redis_url:
-            timeout = settings.redis_timeout_seconds
-            storage = RedisStorage(
-                f"async+{settings.redis_url}",
-                implementation="redispy",
-                wrap_exceptions=True,
-                socket_timeout=timeout,
-                socket_connect_timeout=timeout,
-            )
-        return cls(storage, settings.login_limit_per_account, settings.login_limit_per_ip)
+        limits = (settings.login_limit_per_account, settings.login_limit_per_ip)
+        if not settings.redis_url:
+            return cls(MemoryStorage(), *limits)
+        client = create_redis(settings.redis_url, timeout=settings.redis_timeout_seconds)
+        storage = RedisStorage(
+            f"async+{settings.redis_url}",
+            implementation="redispy",
+            wrap_exceptions=True,
+            # Our client's pool, timeouts and all (limits types its options as scalars).
+            connection_pool=client.connection_pool,  # type: ignore[arg-type]
+        )
+        return cls(storage, *limits, close=client.aclose)
+
+    async def close(self) -> None:
+        if self._close is not None:
+            await self._close()
 
     def _budgets(self, account: str, ip: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
         return [
@@ -73,11 +91,7 @@ class LoginRateLimiter:
         try:
             result = await getattr(self._limiter, method)(item, *keys)
         except StorageError as error:
-            if not self._storage_failing:  # one line per outage
-                logger.warning("rate-limit storage unavailable (%s); counting in memory", error)
-            self._storage_failing = True
+            self.outage.failed(error)
             return await getattr(self._fallback, method)(item, *keys)
-        if self._storage_failing:
-            logger.warning("rate-limit storage is back")
-            self._storage_failing = False
+        self.outage.succeeded()
         return result

@@ -17,10 +17,10 @@ import re
 from datetime import UTC, datetime
 from typing import Literal, Protocol
 
-import redis.asyncio as redis
 from fastapi import WebSocket
-from redis.exceptions import RedisError
 from starlette.types import Message
+
+from app.redis_client import REDIS_ERRORS, Outage, create_redis
 
 logger = logging.getLogger(__name__)
 
@@ -157,15 +157,17 @@ class RedisBroker:
     def __init__(self, hub: Hub, url: str, *, timeout: float = 0.5) -> None:
         self.hub = hub
         self._timeout = timeout
-        self._publisher = redis.Redis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout
-        )
+        self._publisher = create_redis(url, timeout=timeout)
         # No read timeout for the subscriber (it mostly waits); pings detect a dead link.
-        self._subscriber = redis.Redis.from_url(
-            url, socket_connect_timeout=timeout, health_check_interval=5
+        self._subscriber = create_redis(
+            url, timeout=timeout, reads_time_out=False, health_check_interval=5
         )
         self._task: asyncio.Task[None] | None = None
-        self._healthy = True
+        self.outage = Outage(
+            logger,
+            "Redis pub/sub unavailable (%s); rooms stay within this worker",
+            "Redis pub/sub is back; rooms span every worker again",
+        )
         self.subscribed = asyncio.Event()
 
     async def start(self) -> None:
@@ -177,8 +179,8 @@ class RedisBroker:
     async def publish(self, room: str, message: str) -> None:
         try:
             await self._publisher.publish(CHANNEL_PREFIX + room, message)
-        except (RedisError, OSError, TimeoutError) as error:
-            self._warn(error)
+        except REDIS_ERRORS as error:
+            self.outage.failed(error)
             self.hub.deliver(room, message)  # at least this worker's clients get it
 
     async def close(self) -> None:
@@ -196,24 +198,17 @@ class RedisBroker:
                 async with self._subscriber.pubsub() as pubsub:
                     await pubsub.psubscribe(CHANNEL_PREFIX + "*")
                     self.subscribed.set()
-                    if not self._healthy:
-                        logger.warning("Redis pub/sub is back; rooms span every worker again")
-                        self._healthy = True
+                    self.outage.succeeded()
                     delay = 0.2
                     async for message in pubsub.listen():
                         if message["type"] == "pmessage":
                             room = message["channel"].decode()[len(CHANNEL_PREFIX) :]
                             self.hub.deliver(room, message["data"].decode())
-            except (RedisError, OSError, TimeoutError) as error:
+            except REDIS_ERRORS as error:
                 self.subscribed.clear()
-                self._warn(error)
+                self.outage.failed(error)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
-
-    def _warn(self, error: Exception) -> None:
-        if self._healthy:
-            logger.warning("Redis pub/sub unavailable (%s); rooms stay within this worker", error)
-        self._healthy = False
 
 
 def create_broker(redis_url: str | None, *, send_timeout: float, timeout: float) -> Broker:

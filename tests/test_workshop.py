@@ -60,11 +60,7 @@ def test_build_rewrites_from_the_lessons(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_each_stage_passes_on_the_app_its_lessons_build(
-    stage: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Snapshots on SQLite only: tests/stages on the finished app covers PostgreSQL.
-    monkeypatch.delenv("TEST_DATABASE_URL", raising=False)
+def test_each_stage_passes_on_the_app_its_lessons_build(stage: int, tmp_path: Path) -> None:
     build.write(build.replay(LESSONS, stage), tmp_path)
     earlier = [n for n in STAGES if n <= stage]
     results, output = stages.run_stages(tmp_path, earlier)

@@ -7,7 +7,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from workshop import build, exercises, paths, stages, sync
+from workshop import build, exercises, grading_cli, paths, stages, sync
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     ex_list = exercise_actions.add_parser("list", help="print every exercise")
     ex_list.add_argument("--json", action="store_true", help="one JSON array")
 
+    grading_cli.add_commands(commands)
+
     args = parser.parse_args(argv)
     handlers = {
         "build": _build,
@@ -97,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         "where": _where,
         "sync": _sync,
         "exercises": _exercises,
+        "grade": grading_cli.grade_command,
+        "progress": grading_cli.progress_command,
     }
     try:
         return handlers[args.command](args)

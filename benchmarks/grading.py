@@ -1,0 +1,153 @@
+"""Grading speed: 30 learners x every exercise, sandboxed, on this machine's cores.
+
+    python benchmarks/grading.py [--learners 30] [--jobs J] [--timeout 30] [--keep DIR]
+
+Generates a class in a temporary folder: complete solutions, untouched stubs, and one learner
+per broken kind (syntax error, hang at import, a route that sleeps, sys.exit at import, one
+check made to fail, a file that is not a notebook, no notebook at all), then runs
+`workshop grade` on it and prints the wall time, the mean per submission and the share of the
+time spent starting pytest (measured here: one empty pytest start with the app imported, times
+the number of pytest runs grading made).
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+KIT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(KIT))
+
+from workshop import build, exercises, grading, paths  # noqa: E402
+
+
+def _notebooks(folder: str) -> dict[str, dict[str, Any]]:
+    return {
+        p.name: json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted((KIT / folder).glob("[0-9][0-9]_*.ipynb"))
+    }
+
+
+def _edit_answers(notebook: dict[str, Any], edit: Any) -> dict[str, Any]:
+    data = json.loads(json.dumps(notebook))
+    for cell in data["cells"]:
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "code" and source.startswith("%%writefile") and cell["metadata"]:
+            cell["source"] = edit(source)
+    return data
+
+
+def _insert(code: str) -> Any:
+    def edit(source: str) -> str:
+        first, second, rest = source.split("\n", 2)
+        return f"{first}\n{second}\n{code}\n{rest}"
+
+    return edit
+
+
+def make_class(root: Path, learners: int) -> dict[str, str]:
+    """Write the submissions; return learner -> what they handed in."""
+    solutions, stubs = _notebooks("solutions"), _notebooks("exercises")
+    broken = {
+        "syntax": lambda nb: _edit_answers(nb, _insert("def broken(:\n    pass")),
+        "hang-at-import": lambda nb: _edit_answers(nb, _insert("import time\ntime.sleep(600)")),
+        "sleep-in-route": lambda nb: _edit_answers(
+            nb, lambda s: s.replace("    return ", "    __import__('time').sleep(600)\n    return ")
+        ),
+        "sys-exit": lambda nb: _edit_answers(nb, _insert("import sys\nsys.exit(0)")),
+        "one-check-fails": lambda nb: _edit_answers(
+            nb, lambda s: s.replace("status_code=status.HTTP_201_CREATED", "status_code=200", 1)
+        ),
+    }
+    kinds = [*broken, "unreadable", "nothing"]
+    plan: dict[str, str] = {}
+    for index in range(learners):
+        name = f"learner{index + 1:02d}"
+        kind = kinds[index] if index < len(kinds) else ("stubs" if index % 3 == 0 else "complete")
+        plan[name] = kind
+        folder = root / name
+        folder.mkdir(parents=True)
+        if kind == "nothing":
+            continue
+        for file_name, solution in solutions.items():
+            if kind == "unreadable":
+                (folder / file_name).write_text("{ not a notebook", encoding="utf-8")
+                continue
+            if kind == "complete":
+                data = solution
+            elif kind == "stubs":
+                data = stubs[file_name]
+            else:
+                data = broken[kind](solution)
+            (folder / file_name).write_text(json.dumps(data), encoding="utf-8")
+    return plan
+
+
+def pytest_startup() -> float:
+    """Seconds for one pytest start in a fresh process with the exercise plugin and the app."""
+    catalog = exercises.catalog(KIT)
+    exercise = catalog[-1]
+    with tempfile.TemporaryDirectory() as scratch:
+        dest = Path(scratch)
+        build.write(build.replay(paths.lessons(KIT), exercise.lesson), dest)
+        shutil.copy2(KIT / "tests" / "stages" / "conftest.py", dest / "conftest.py")
+        (dest / "test_empty.py").write_text("import app.main\n\ndef test_nothing():\n    pass\n")
+        env = os.environ | {"PYTHONPATH": str(dest), "PYTHONDONTWRITEBYTECODE": "1"}
+        ini = KIT / "tests" / "stages" / "pytest.ini"
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                   "-p", "workshop.exercise_plugin", "--rootdir", str(dest), "-c", str(ini),
+                   str(dest / "test_empty.py")]  # fmt: skip
+        times = []
+        for _ in range(3):
+            started = time.monotonic()
+            subprocess.run(command, cwd=dest, env=env, capture_output=True, check=True)
+            times.append(time.monotonic() - started)
+    return min(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--learners", type=int, default=30)
+    parser.add_argument("--jobs", type=int, default=None)
+    parser.add_argument("--timeout", type=float, default=30)
+    parser.add_argument("--keep", type=Path, help="write OUT here instead of a temporary folder")
+    args = parser.parse_args()
+    catalog = exercises.catalog(KIT)
+    with tempfile.TemporaryDirectory(prefix="kit-grading-bench-") as scratch:
+        submissions = Path(scratch) / "submissions"
+        out = args.keep or Path(scratch) / "out"
+        plan = make_class(submissions, args.learners)
+        started = time.monotonic()
+        result = grading.grade(KIT, submissions, out, jobs=args.jobs, timeout=args.timeout)
+        wall = time.monotonic() - started
+    startup = pytest_startup()
+    ran = [g for g in result.results if g.status not in {"not attempted", "unreadable"}]
+    stage_runs = sum(len(s) for s in result.stages.values())
+    pytest_runs = len(ran) + stage_runs
+    job_seconds = sum(g.seconds for g in ran)
+    statuses = Counter(g.status for g in result.results)
+    print(f"{len(plan)} learners x {len(catalog)} exercises ({len(result.results)} grades), "
+          f"{result.jobs} jobs at a time on {os.cpu_count()} cores")  # fmt: skip
+    print(f"kinds: {dict(Counter(plan.values()))}")
+    print(f"outcomes: {dict(statuses)}")
+    print(f"wall time: {wall:.1f} s (target: under 300 s)")
+    print(f"per submission (learner): {wall / len(plan):.2f} s of wall time")
+    print(f"exercise jobs that ran pytest: {len(ran)}, mean {job_seconds / max(1, len(ran)):.2f} s "
+          f"each; stage runs (regression signal): {stage_runs}")  # fmt: skip
+    share = pytest_runs * startup / max(wall * result.jobs, 1e-9)
+    slots = f"the {result.jobs} job slots' time"
+    print(f"pytest start-up: {startup:.2f} s per run x {pytest_runs} runs = "
+          f"{pytest_runs * startup:.0f} s, {share:.0%} of {slots}")  # fmt: skip
+    print(f"isolation: {result.isolation}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""The lifespan owns its resources: a start-up that fails halfway closes what it opened."""
+
+import pytest
+import redis.asyncio as redis
+
+from app.config import Settings
+from app.main import create_app
+from tests.conftest import PASSWORD
+from workshop.appclient import AppClient
+
+
+async def _clients_on(admin: redis.Redis, db: int) -> int:
+    """Connections to Redis on our database number (the fixtures' and ours included)."""
+    clients = await admin.client_list()
+    return sum(1 for c in clients if c["db"] == str(db))
+
+
+async def test_a_failed_start_up_closes_the_engine_the_broker_and_every_redis_client(
+    database_url: str, redis_url: str
+) -> None:
+    """Production on an unmigrated database: creating the first superuser fails, after the
+    cache pinged Redis and the broker subscribed. Everything opened before is closed."""
+    production = Settings(
+        environment="production",
+        secret_key="p" * 48,
+        database_url=database_url,
+        redis_url=redis_url,
+        first_superuser_email="root@example.com",
+        first_superuser_username="root",
+        first_superuser_password=PASSWORD,
+    )
+    admin = redis.Redis.from_url(redis_url)
+    db = int(redis_url.rsplit("/", 1)[1])
+    before = await _clients_on(admin, db)
+    app = create_app(production)
+    with pytest.raises(RuntimeError, match="alembic upgrade head"):
+        async with AppClient(app):
+            pass
+    state = app.state
+    assert state.broker._task.done()  # the subscriber task is gone
+    assert state.engine.pool.checkedin() == 0  # disposed: no pooled connection left
+    assert await _clients_on(admin, db) == before  # cache, counters, publisher and subscriber
+    await admin.aclose()
