@@ -458,7 +458,8 @@ async def main() -> None:
         f"Measured {stamp} by `python benchmarks/http.py` on {machine()}: one uvicorn worker "
         f"on one core, wrk ({conns} connections, {args.duration:g} s per row) on the other."
     )
-    parts = [note, table(results, bare)] + ([storm_table(storms)] if storms else [])
+    storm_intro = "A login storm, on SQLite, with the hashing pool bounded and as it was before:"
+    parts = [note, table(results, bare)] + ([storm_intro, storm_table(storms)] if storms else [])
     text = "\n\n".join(parts)
     print("\n" + text)
     if args.write_readme:
