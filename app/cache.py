@@ -168,6 +168,15 @@ class Cache:
     ) -> Model | None:
         """The cached value, or load() stored for next time. Concurrent callers for one key
         share a single lookup and a single load (no stampede on a cold key)."""
+        # A hit, the common case, is one lookup: no task, no extra turn of the event loop.
+        raw = await self.backend.get(key)
+        if raw is not None:
+            try:
+                return model.model_validate_json(raw)
+            except ValidationError:
+                await self.backend.delete(key)  # written by another version: reload it
+        # A miss goes through the single flight, which looks again first: another caller's
+        # load may have stored the value while this lookup was on its way.
         flight = self._inflight.get(key)
         if flight is None:
             flight = asyncio.ensure_future(self._fetch(key, model, load))

@@ -115,7 +115,15 @@ async def ping_database(engine: AsyncEngine) -> None:
 
 
 async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
-    """FastAPI dependency: one session per request, closed when the response is done."""
+    """FastAPI dependency: one session per request, closed when the response is done.
+
+    A session connects only when first used; one that was not (a cache hit) has nothing to
+    close, so the close, which costs a trip through SQLAlchemy's greenlet, is skipped.
+    """
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    async with sessionmaker() as session:
+    session = sessionmaker()
+    try:
         yield session
+    finally:
+        if session.in_transaction() or session.sync_session.identity_map:
+            await session.close()

@@ -1,5 +1,9 @@
 # Written by notebooks/09_background_tasks.ipynb: edit there, or edit here and run `workshop sync`
-"""Shared dependencies, with the Annotated aliases routers use (SessionDep, CurrentUser...)."""
+"""Shared dependencies, with the Annotated aliases routers use (SessionDep, CurrentUser...).
+
+Every dependency is `async def`, even those that never await: FastAPI runs a plain `def`
+dependency in a worker thread, and on a cached read those thread hops were most of the cost.
+"""
 
 from typing import Annotated
 
@@ -23,23 +27,23 @@ from app.utils.security import decode_access_token
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token")
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     """The settings this app was built with (tests and notebooks pass their own)."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_login_limiter(request: Request) -> LoginRateLimiter:
+async def get_login_limiter(request: Request) -> LoginRateLimiter:
     limiter: LoginRateLimiter = request.app.state.login_limiter
     return limiter
 
 
-def get_cache(request: Request) -> Cache:
+async def get_cache(request: Request) -> Cache:
     cache: Cache = request.app.state.cache
     return cache
 
 
-def get_mailer(request: Request) -> Mailer:
+async def get_mailer(request: Request) -> Mailer:
     mailer: Mailer = request.app.state.mailer
     return mailer
 
@@ -51,12 +55,12 @@ CacheDep = Annotated[Cache, Depends(get_cache)]
 MailerDep = Annotated[Mailer, Depends(get_mailer)]
 
 
-def get_user_service(session: SessionDep, cache: CacheDep) -> UserService:
-    return UserService(UserRepository(session), cache)
+async def get_user_service(request: Request, session: SessionDep) -> UserService:
+    return UserService(UserRepository(session), request.app.state.cache)
 
 
-def get_item_service(session: SessionDep, cache: CacheDep) -> ItemService:
-    return ItemService(ItemRepository(session), cache)
+async def get_item_service(request: Request, session: SessionDep) -> ItemService:
+    return ItemService(ItemRepository(session), request.app.state.cache)
 
 
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
@@ -64,10 +68,11 @@ ItemServiceDep = Annotated[ItemService, Depends(get_item_service)]
 
 
 async def get_current_user(
-    token: Annotated[str, Depends(oauth2_scheme)], users: UserServiceDep, settings: SettingsDep
+    request: Request, token: Annotated[str, Depends(oauth2_scheme)], users: UserServiceDep
 ) -> Principal:
     """Who the bearer token names, if still active and the token not revoked; 401 otherwise.
     The principal comes from the cache: a hit makes no database query."""
+    settings: Settings = request.app.state.settings
     claims = decode_access_token(token, settings.jwt_secret)
     return await users.get_active(claims.user_id, claims.generation)
 
@@ -75,7 +80,7 @@ async def get_current_user(
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
 
 
-def get_current_superuser(user: CurrentUser) -> Principal:
+async def get_current_superuser(user: CurrentUser) -> Principal:
     if not user.is_superuser:
         raise PermissionDenied
     return user

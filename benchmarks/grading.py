@@ -10,16 +10,22 @@ time spent starting pytest (measured here: one empty pytest start with the app i
 the number of pytest runs grading made).
 """
 
+import sys
+from pathlib import Path
+
+# Run as a script, this folder comes first on sys.path, where http.py (the HTTP benchmark)
+# would shadow the standard library's `http` package that httpx imports.
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
+
 import argparse
 import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 KIT = Path(__file__).resolve().parents[1]

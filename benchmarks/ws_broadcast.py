@@ -8,6 +8,14 @@ client, the time from send to receipt. Prints p50 / p99 / max per setup. Two wor
 Redis (--redis-url or REDIS_URL); without it that part is skipped.
 """
 
+import sys
+from pathlib import Path
+
+# Run as a script, this folder comes first on sys.path, where http.py (the HTTP benchmark)
+# would shadow the standard library's `http` package that httpx imports.
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
+
 import argparse
 import asyncio
 import json
@@ -16,10 +24,8 @@ import resource
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect

@@ -3,13 +3,14 @@
 import contextlib
 import io
 import re
+import shutil
 import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from workshop import paths
+from workshop import diagrams, paths
 from workshop.lesson import REQUIRED
 
 KIT = Path(__file__).parents[1]
@@ -97,3 +98,24 @@ def test_readme_tables_are_not_split_by_blank_lines() -> None:
     for number, (before, blank, after) in enumerate(triples, start=2):
         split = before.startswith("|") and not blank.strip() and after.startswith("|")
         assert not split, f"README.md line {number}: a blank line splits a table"
+
+
+def test_every_diagram_has_an_up_to_date_image() -> None:
+    """GitHub and nbviewer show mermaid as code: each block has its committed SVG beside it."""
+    found = [diagram for lesson in LESSONS for diagram in diagrams.diagrams(lesson)]
+    assert len(found) >= 14
+    assert diagrams.problems(KIT) == [], "re-render: python -m workshop.diagrams (see --help)"
+    for diagram in found:
+        svg = (KIT / "notebooks" / diagram.expected_image).read_text()
+        assert "<foreignObject" not in svg  # labels as SVG text, readable by any SVG viewer
+
+
+def test_a_changed_diagram_is_reported_stale(tmp_path: Path) -> None:
+    shutil.copytree(KIT / "notebooks", tmp_path / "notebooks")
+    lesson = paths.lessons(tmp_path)[0]
+    text = lesson.path.read_text()
+    lesson.path.write_text(text.replace("flowchart TB", "flowchart LR", 1))
+    assert diagrams.problems(tmp_path) == [
+        "notebooks/00_welcome.ipynb, cell 4, diagram 1: "
+        "figures/00_welcome_1.svg is older than its source"
+    ]

@@ -78,9 +78,12 @@ def test_start_then_build_and_check_a_learner_workspace(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     started = workshop("start", str(workspace))
     assert started.returncode == 0, started.stderr
-    assert sorted(p.name for p in (workspace / "notebooks").iterdir()) == [
+    assert sorted(p.name for p in (workspace / "notebooks").glob("*.ipynb")) == [
         lesson.path.name for lesson in LESSONS
     ]
+    assert list((workspace / "notebooks" / "figures").glob("*.svg"))  # the diagrams' images
+    lab_config = (workspace / "jupyter_lab_config.py").read_text()
+    assert 'c.LabApp.extension_manager = "readonly"' in lab_config
     assert list((workspace / "app").iterdir()) == []
     assert (workspace / "tests" / "stages" / "conftest.py").exists()
     assert workshop("start", str(workspace)).returncode == 1  # never over an existing folder

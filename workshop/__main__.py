@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from workshop import build, exercises, grading_cli, paths, stages, sync
+from workshop.diagrams import FIGURES
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,8 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     start_cmd = commands.add_parser(
         "start",
         help="create a fresh learner workspace",
-        description="Create DIR with the lessons, the stage tests and an empty app/ package "
-        "folder, ready for `jupyter lab`. DIR must not exist yet or be empty.",
+        description="Create DIR with the lessons, the stage tests, the exercises (never their "
+        "solutions) with their checks, and an empty app/ package folder, ready for `jupyter "
+        "lab`. DIR must not exist yet or be empty.",
     )
     start_cmd.add_argument("dir", type=Path, metavar="DIR")
 
@@ -137,6 +139,18 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
+LAB_CONFIG = "jupyter_lab_config.py"
+# jupyter lab reads no config from the folder it runs in: `--config=jupyter_lab_config.py` does.
+LAB_CONFIG_TEXT = """\
+# JupyterLab settings for this workspace: `jupyter lab --config=jupyter_lab_config.py`.
+c = get_config()  # noqa: F821 (Jupyter provides it)
+# Offline: no update check and no extension manager calling the package index.
+c.LabApp.check_for_updates_class = "jupyterlab.NeverCheckForUpdate"
+c.LabApp.extension_manager = "readonly"
+c.LabApp.news_url = None  # nor the news feed (and its "get notified?" pop-up)
+"""
+
+
 def _start(args: argparse.Namespace) -> int:
     target: Path = args.dir.resolve()
     if target.exists() and any(target.iterdir()):
@@ -152,10 +166,29 @@ def _start(args: argparse.Namespace) -> int:
         target / "tests" / "stages",
         ignore=shutil.ignore_patterns("__pycache__"),
     )
+    # The exercises (never their solutions) and the public checks they are graded by.
+    if (source / exercises.EXERCISES).is_dir():
+        shutil.copytree(
+            source / exercises.EXERCISES,
+            target / exercises.EXERCISES,
+            ignore=shutil.ignore_patterns(".ipynb_checkpoints"),
+        )
+    if (source / exercises.CHECKS).is_dir():
+        shutil.copytree(
+            source / exercises.CHECKS,
+            target / exercises.CHECKS,
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
+    figures = source / "notebooks" / FIGURES
+    if figures.is_dir():  # the lessons' diagrams, as images
+        shutil.copytree(figures, target / "notebooks" / FIGURES)
     (target / "app").mkdir()
+    (target / LAB_CONFIG).write_text(LAB_CONFIG_TEXT)
     print(f"Workspace ready in {target}.")
-    print(f"Next: cd {target} && jupyter lab, then open notebooks/00_welcome.ipynb.")
+    print(f"Next: cd {target} && jupyter lab --config={LAB_CONFIG},")
+    print("then open notebooks/00_welcome.ipynb.")
     print("Check your progress any time with: python -m workshop check")
+    print("Practice: exercises/ holds every lesson's exercises (workshop exercises list).")
     return 0
 
 

@@ -60,8 +60,16 @@ def setup(number: int) -> None:
     )
 
 
-def check(ident: str, *, timeout: float = 30) -> None:
-    """Run exercise `ident`'s checks against this notebook's app copy; raise if not all pass."""
+TIMEOUT_ENV = "KIT_EXERCISE_TIMEOUT"  # seconds; a slow or shared machine may need more than 30
+
+
+def check(ident: str, *, timeout: float | None = None) -> None:
+    """Run exercise `ident`'s checks against this notebook's app copy; raise if not all pass.
+
+    A hang costs at most `timeout` seconds (default 30, or KIT_EXERCISE_TIMEOUT).
+    """
+    if timeout is None:
+        timeout = float(os.environ.get(TIMEOUT_ENV, "30"))
     if _copy is None or _root is None:
         raise RuntimeError("run the notebook's first cell (exercise.setup) first")
     found = exercises.find(_root, ident)

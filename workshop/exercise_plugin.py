@@ -66,7 +66,8 @@ def _doc(item: pytest.Item) -> str:
 
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> None:
     ident, points = _marker(item)
-    start = {"event": "start", "nodeid": item.nodeid, "name": item.name, "exercise": ident}
+    name = getattr(item, "originalname", item.name)  # parametrized cases make one check
+    start = {"event": "start", "nodeid": item.nodeid, "name": name, "exercise": ident}
     _emit(start | {"points": points, "expects": _doc(item), "file": Path(str(item.path)).name})
 
 

@@ -14,13 +14,14 @@ suite (whose app has no answers) never collects them; the runner passes them exp
 
 import ast
 import copy
+import difflib
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workshop.notebooks import LESSON_FILE, WRITEFILE, cell_source, file_content
+from workshop.notebooks import LESSON_FILE, WRITEFILE, cell_body, cell_source, file_content
 
 SOLUTIONS = "solutions"
 EXERCISES = "exercises"
@@ -53,6 +54,8 @@ class Exercise:
     files: tuple[str, ...] = ()
     check_file: Path | None = None
     stage_file: Path | None = None
+    # (path, how many `# YOUR CODE HERE` stubs the learner's starting code has in it)
+    stubs: tuple[tuple[str, int], ...] = ()
 
     @property
     def index(self) -> int:
@@ -187,7 +190,9 @@ def catalog(kit_root: Path) -> list[Exercise]:
             if not EXERCISE_ID.match(ident) or int(ident[:2]) != lesson:
                 raise ExerciseError(f"{notebook.name}: exercise id {ident!r} is not {lesson:02d}.N")
             mine = [c for c in checks if c.exercise == ident]
-            files = tuple(dict.fromkeys(path for path, _, _ in answer_cells(notebook, ident)))
+            answers = answer_cells(notebook, ident)
+            files = tuple(dict.fromkeys(path for path, _, _ in answers))
+            stubs = tuple((f, sum(stub_count(c) for p, _, c in answers if p == f)) for f in files)
             found.append(
                 Exercise(
                     id=ident,
@@ -199,6 +204,7 @@ def catalog(kit_root: Path) -> list[Exercise]:
                     files=files,
                     check_file=check_file if check_file.exists() else None,
                     stage_file=stage_file_for(kit_root, lesson),
+                    stubs=stubs,
                 )
             )
     return sorted(found, key=lambda e: (e.lesson, e.index))
@@ -245,6 +251,12 @@ def stub(text: str) -> str:
     return result if text.endswith("\n") or not result.endswith("\n") else result[:-1]
 
 
+def stub_count(text: str) -> int:
+    """How many stubs the learner's version of this text has (solution or stubbed text)."""
+    stubbed = stub(text)
+    return sum(1 for line in stubbed.splitlines() if line.strip() == STUB_MARKER)
+
+
 def solution_regions(text: str) -> list[str]:
     """The answers: what lies between each BEGIN and END SOLUTION marker."""
     regions: list[str] = []
@@ -283,15 +295,130 @@ def dumps(notebook: dict[str, Any]) -> str:
     return json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
 
 
+# ---------------------------------------------------------------- keeping solutions current
+
+
+def scaffold(text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Split a solution file into the lines around the answers and the answers themselves.
+
+    Returns (lines outside every region, [(index in those lines it precedes, region lines)]),
+    the region lines including their BEGIN and END markers.
+    """
+    outside: list[str] = []
+    regions: list[tuple[int, list[str]]] = []
+    current: list[str] | None = None
+    for line in text.splitlines(keepends=True):
+        if current is None and BEGIN.match(line.rstrip("\n")):
+            current = [line]
+        elif current is not None:
+            current.append(line)
+            if END.match(line.rstrip("\n")):
+                regions.append((len(outside), current))
+                current = None
+        else:
+            outside.append(line)
+    return outside, regions
+
+
+class StaleSolution(ExerciseError):
+    """A solution's copy of a lesson file cannot be brought up to date automatically."""
+
+
+def rebase(text: str, reference: str) -> str:
+    """The solution file `text` with its answers placed into the current `reference` file.
+
+    The lines around the answers must be the lesson's file; when the lesson changed, each
+    answer moves with the line before it (or after it) to its place in the new version.
+    """
+    outside, regions = scaffold(text)
+    if "".join(outside) == reference:
+        return text
+    new = reference.splitlines(keepends=True)
+    matcher = difflib.SequenceMatcher(None, outside, new, autojunk=False)
+    blocks = [b for b in matcher.get_matching_blocks() if b.size]
+
+    def mapped(index: int) -> int | None:
+        for block in blocks:
+            if block.a <= index < block.a + block.size:
+                return block.b + index - block.a
+        return None
+
+    placed: list[tuple[int, list[str]]] = []
+    for at, region in regions:
+        before = mapped(at - 1) if at > 0 else -1
+        after = mapped(at) if at < len(outside) else len(new)
+        if before is not None:
+            placed.append((before + 1, region))
+        elif after is not None:
+            placed.append((after, region))
+        else:
+            first = region[0].strip()
+            raise StaleSolution(f"the lines around the answer starting {first!r} changed")
+    out: list[str] = []
+    cursor = 0
+    for at, region in placed:
+        out.extend(new[cursor:at])
+        out.extend(region)
+        cursor = max(cursor, at)
+    out.extend(new[cursor:])
+    return "".join(out)
+
+
+def refresh_notebook(notebook: dict[str, Any], references: dict[str, str]) -> list[str]:
+    """Rebase every answer cell that copies a lesson file; return the paths that moved."""
+    moved = []
+    for cell in notebook.get("cells", []):
+        if cell.get("cell_type") != "code" or not exercise_id(cell):
+            continue
+        first, _, body = cell_source(cell).partition("\n")
+        match = WRITEFILE.match(first)
+        if not match or match["append"] or match["path"] not in references:
+            continue
+        content = file_content(body)
+        rebased = rebase(content, references[match["path"]])
+        if rebased != content:
+            source = f"{first}\n{cell_body(rebased)}"
+            cell["source"] = source.splitlines(keepends=True)
+            moved.append(match["path"])
+    return moved
+
+
+def refresh(kit_root: Path, *, check: bool = False) -> list[str]:
+    """Bring each solution's copies of lesson files up to the current lessons."""
+    from workshop import build as lesson_build
+    from workshop.paths import lessons
+
+    found = lessons(kit_root)
+    changed = []
+    for path in sorted((kit_root / SOLUTIONS).glob("*.ipynb")):
+        if not LESSON_FILE.match(path.name):
+            continue
+        references = lesson_build.replay(found, int(path.name[:2]))
+        notebook = read_notebook(path)
+        try:
+            moved = refresh_notebook(notebook, references)
+        except StaleSolution as error:
+            raise StaleSolution(f"{SOLUTIONS}/{path.name}: {error}; edit it by hand") from None
+        if moved:
+            changed.append(f"{SOLUTIONS}/{path.name} ({', '.join(sorted(set(moved)))})")
+            if not check:
+                path.write_text(dumps(notebook), encoding="utf-8")
+    return changed
+
+
 def build(kit_root: Path, *, check: bool = False) -> list[str]:
-    """Write exercises/ from solutions/; return the notebooks that changed (or would change)."""
+    """Write exercises/ from solutions/; return the notebooks that changed (or would change).
+
+    First the solutions' copies of lesson files are rebased on the current lessons.
+    """
+    stale = refresh(kit_root, check=check)
     source = kit_root / SOLUTIONS
     target = kit_root / EXERCISES
     wanted = {}
     for path in sorted(source.glob("*.ipynb")):
         if LESSON_FILE.match(path.name):
             wanted[path.name] = dumps(exercise_notebook(read_notebook(path)))
-    differing = []
+    differing = [f"{name}: its copy of a lesson file is out of date" for name in stale]
     for name, text in wanted.items():
         existing = target / name
         if not existing.exists() or existing.read_text(encoding="utf-8") != text:

@@ -110,7 +110,10 @@ def check(number: int, *, timeout: float = stages.DEFAULT_TIMEOUT) -> None:
     total = len(result.passed) + len(result.failed)
     if result.ok:
         print(f"Stage {number:02d} passed: {len(result.passed)} of {total} checks.")
-        print("Your app is ready for the next lesson.")
+        if number == max(lesson.number for lesson in paths.lessons(root)):
+            print("That was the last lesson: your app is complete.")
+        else:
+            print("Your app is ready for the next lesson.")
         return
     if result.timed_out:
         print(f"Stage {number:02d} timed out: the tests were stopped after {timeout:g} s.")
@@ -137,6 +140,9 @@ REQUIRED = {
     "fastapi_offline": "fastapi-offline",
     "starlette": "starlette",
     "uvicorn": "uvicorn",
+    "h11": "h11",
+    "uvicorn_worker": "uvicorn-worker",
+    "gunicorn": "gunicorn",
     "websockets": "websockets",
     "pydantic": "pydantic",
     "pydantic_settings": "pydantic-settings",

@@ -91,12 +91,16 @@ def apply_answers(notebook: Path, exercise_id: str, dest: Path) -> bool:
 
 
 def untouched(dest: Path, exercise: Exercise) -> bool:
-    """Every file of the exercise in dest still holds the stub (or is missing)."""
-    if not exercise.files:
+    """No stub of the exercise was replaced: each file still holds all its `# YOUR CODE HERE`."""
+    wanted = [(path, count) for path, count in exercise.stubs if count]
+    if not wanted:
         return False
-    for relative in exercise.files:
+    for relative, count in wanted:
         target = dest / relative
-        if target.exists() and STUB_MARKER not in target.read_text(encoding="utf-8"):
+        if not target.exists():
+            continue
+        lines = target.read_text(encoding="utf-8").splitlines()
+        if sum(1 for line in lines if line.strip() == STUB_MARKER) < count:
             return False
     return True
 
@@ -113,8 +117,13 @@ def run_checks(
     env: Mapping[str, str] | None = None,
     preexec_fn: Callable[[], None] | None = None,
     regressions: bool = True,
+    stage_timeout: float = 120,
 ) -> Outcome:
-    """Run the exercise's checks (and its stage's tests) against the app in dest."""
+    """Run the exercise's checks against the app in dest, then its stage's tests.
+
+    `timeout` bounds the checks (a hang: "timed out"); the stage's tests run afterwards with
+    a limit of their own (`stage_timeout`), and what they find goes to `regressions`.
+    """
     started = time.monotonic()
     dest = dest.resolve()
     declared = checks_of(exercise)
@@ -137,33 +146,64 @@ def run_checks(
         raise FileNotFoundError(f"exercise {exercise.id} has no check file")
     with tempfile.TemporaryDirectory(prefix=f"kit-exercise-{exercise.id}-") as scratch_name:
         scratch = Path(scratch_name)
-        files = _stage_scratch(scratch, exercise, extra_checks, regressions)
-        report = scratch / "report.jsonl"
-        command = [
-            sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-            "-p", "workshop.exercise_plugin", "--import-mode=importlib",
-            "-c", str(scratch / "pytest.ini"), "--rootdir", str(scratch),
-            "-o", "console_output_style=classic", "--tb=no", "--no-header",
-            *(str(f) for f in files),
-        ]  # fmt: skip
+        files, stage_tests = _stage_scratch(scratch, exercise, extra_checks)
         python_path = os.pathsep.join(filter(None, [str(dest), os.environ.get("PYTHONPATH")]))
         run_env = dict(env if env is not None else os.environ)
-        run_env |= {
-            "PYTHONPATH": python_path,
-            REPORT_ENV: str(report),
-            EXERCISE_ENV: exercise.id,
-            APP_ENV: str(dest),
-            "PYTHONDONTWRITEBYTECODE": "1",
-        }
+        run_env |= {"PYTHONPATH": python_path, APP_ENV: str(dest), "PYTHONDONTWRITEBYTECODE": "1"}
         run_env.pop("KIT_WORKSPACE", None)
-        timed_out, output = run_limited(command, dest, run_env, timeout, preexec_fn)
-        events = _read_events(report)
-    return _outcome(exercise, declared, events, timed_out, output, timeout, started)
+        if env is None:
+            # A learner's checks run on SQLite files of their own; never on a shared PostgreSQL
+            # that the stage fixtures would wipe under another run.
+            run_env.pop("TEST_DATABASE_URL", None)
+        report = scratch / "checks.jsonl"
+        run_env |= {REPORT_ENV: str(report), EXERCISE_ENV: exercise.id}
+        timed_out, output = run_limited(_pytest(scratch, files), dest, run_env, timeout, preexec_fn)
+        outcome = _outcome(exercise, declared, _read_events(report), timed_out, output, timeout,
+                           started)  # fmt: skip
+        if regressions and stage_tests and outcome.status not in {"does not run", "timed out"}:
+            # The stage's own tests, with a limit of their own: the exercise's time is its checks'.
+            report = scratch / "stage.jsonl"
+            run_env |= {REPORT_ENV: str(report)}
+            run_env.pop(EXERCISE_ENV, None)
+            limit = max(timeout, stage_timeout)
+            stage_hung, _ = run_limited(_pytest(scratch, stage_tests), dest, run_env, limit,
+                                       preexec_fn)  # fmt: skip
+            outcome.regressions = _regressions(_read_events(report), stage_hung, limit)
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+def _pytest(scratch: Path, files: list[Path]) -> list[str]:
+    return [
+        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+        "-p", "workshop.exercise_plugin", "--import-mode=importlib",
+        "-c", str(scratch / "pytest.ini"), "--rootdir", str(scratch),
+        "-o", "console_output_style=classic", "--tb=no", "--no-header",
+        *(str(f) for f in files),
+    ]  # fmt: skip
+
+
+def _regressions(events: list[dict[str, Any]], timed_out: bool, limit: float) -> list[str]:
+    """What the stage's tests say about the changed app, one sentence per failing test."""
+    found = []
+    seen: set[str] = set()
+    for event in events:
+        if event["event"] == "phase" and event["outcome"] == "failed":
+            if event["nodeid"] in seen:
+                continue
+            seen.add(event["nodeid"])
+            stage = event["file"][len("test_stage_") : len("test_stage_") + 2]
+            found.append(f"stage {stage}: {event['expects']}: {event['failure']}")
+        elif event["event"] == "collect_error":
+            found.append(f"the stage tests could not load: {event['failure']}")
+    if timed_out:
+        found.append(f"the stage tests were stopped after {limit:g} s (something hangs)")
+    return found
 
 
 def _stage_scratch(
-    scratch: Path, exercise: Exercise, extra: Path | None, regressions: bool
-) -> list[Path]:
+    scratch: Path, exercise: Exercise, extra: Path | None
+) -> tuple[list[Path], list[Path]]:
     """Copy the stage fixtures, the checks and the stage tests into a folder of their own."""
     assert exercise.check_file is not None
     stages_dir = exercise.stage_file.parent if exercise.stage_file else None
@@ -179,10 +219,11 @@ def _stage_scratch(
     if extra is not None:
         files.append(scratch / f"hidden_{extra.name}")
         shutil.copy2(extra, files[-1])
-    if regressions and exercise.stage_file is not None and exercise.stage_file.exists():
-        files.append(scratch / exercise.stage_file.name)
-        shutil.copy2(exercise.stage_file, files[-1])
-    return files
+    stage_tests = []
+    if exercise.stage_file is not None and exercise.stage_file.exists():
+        stage_tests.append(scratch / exercise.stage_file.name)
+        shutil.copy2(exercise.stage_file, stage_tests[0])
+    return files, stage_tests
 
 
 def run_limited(
@@ -261,39 +302,33 @@ def _outcome(
             done.add(nodeid)
             running = None
     hung = starts.get(running, {}) if running else {}
-    by_name = {e["name"]: n for n, e in starts.items() if e.get("exercise") == exercise.id}
+    by_name: dict[str, list[str]] = {}
+    for nodeid, start in starts.items():
+        if start.get("exercise") == exercise.id:
+            by_name.setdefault(start["name"], []).append(nodeid)
 
     results: list[CheckResult] = []
     broken = ""
     for check in declared:
-        nodeid = by_name.get(check.name)
-        if nodeid is None:
-            why = "did not run (the run was stopped)" if timed_out else "did not run"
-            results.append(CheckResult(check.name, False, 0, check.points, check.expects, why))
-            continue
-        failure = failures.get(nodeid)
-        if nodeid == running and timed_out:
+        nodeids = by_name.get(check.name, [])
+        failure = next((failures[n] for n in nodeids if n in failures), None)
+        text = ""
+        if not nodeids:
+            text = "did not run (the run was stopped)" if timed_out else "did not run"
+        elif timed_out and running in nodeids:
             text = f"still running after {timeout:g} s (a hang: endless loop, blocking sleep, ...)"
-            results.append(CheckResult(check.name, False, 0, check.points, check.expects, text))
         elif failure is not None:
             if failure.get("broken") and not broken:
                 broken = failure["failure"]
-            results.append(
-                CheckResult(check.name, False, 0, check.points, check.expects, failure["failure"])
-            )
-        elif nodeid in done:
-            results.append(CheckResult(check.name, True, check.points, check.points, check.expects))
-        else:
+            text = failure["failure"]
+        elif not all(n in done for n in nodeids):
             text = "did not finish (the run was stopped)"
+        if text:
             results.append(CheckResult(check.name, False, 0, check.points, check.expects, text))
+        else:
+            results.append(CheckResult(check.name, True, check.points, check.points, check.expects))
 
-    regressions = []
-    for failure in failures.values():
-        if failure.get("exercise") is None and failure["file"].startswith("test_stage_"):
-            stage = failure["file"][len("test_stage_") : len("test_stage_") + 2]
-            if failure.get("broken") and not broken:
-                broken = failure["failure"]
-            regressions.append(f"stage {stage}: {failure['expects']}: {failure['failure']}")
+    regressions: list[str] = []
     points = sum(r.points for r in results)
     max_points = sum(r.max_points for r in results)
     seconds = time.monotonic() - started

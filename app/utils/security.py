@@ -3,6 +3,7 @@
 
 import asyncio
 import os
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -111,17 +112,30 @@ def create_access_token(
 
 def decode_access_token(token: str, secret: str) -> AccessClaims:
     """The claims of a valid access token; InvalidCredentials for anything else."""
+    claims, expires = _verified_claims(token, secret)
+    if expires <= time.time():  # checked on every use: a remembered token still expires
+        raise InvalidCredentials
+    return claims
+
+
+@lru_cache(maxsize=4096)
+def _verified_claims(token: str, secret: str) -> tuple[AccessClaims, float]:
+    """Verify once per token: python-jose takes a good part of a cached read's time, and a
+    client sends the same token with every request. Only valid tokens are remembered (an
+    exception is never cached), bounded to the 4,096 most recently used."""
     try:
         # algorithms is pinned: a token cannot choose "none" or another algorithm.
         claims = jwt.decode(token, secret, algorithms=[ALGORITHM])
     except JWTError as error:
         raise InvalidCredentials from error
-    subject, generation = claims.get("sub"), claims.get("gen")
-    if claims.get("type") != TOKEN_TYPE or "exp" not in claims or not isinstance(subject, str):
+    subject, generation, expires = claims.get("sub"), claims.get("gen"), claims.get("exp")
+    if claims.get("type") != TOKEN_TYPE or not isinstance(subject, str):
+        raise InvalidCredentials
+    if not isinstance(expires, int | float) or isinstance(expires, bool):
         raise InvalidCredentials
     if not isinstance(generation, int) or isinstance(generation, bool):
         raise InvalidCredentials
     try:
-        return AccessClaims(int(subject), generation)
+        return AccessClaims(int(subject), generation), float(expires)
     except ValueError as error:
         raise InvalidCredentials from error

@@ -196,3 +196,21 @@ async def test_passwords_are_kept_exactly_as_typed(client: httpx.AsyncClient) ->
     assert ok.status_code == 200
     trimmed = await client.post(TOKEN_URL, data={"username": "spacey", "password": spaced.strip()})
     assert trimmed.status_code == 401
+
+
+def test_a_remembered_token_still_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Verified tokens are remembered (verifying costs more than a cached read), but `exp`
+    is checked on every use."""
+    import time
+
+    from app.exceptions import InvalidCredentials
+
+    secret = "r" * 40
+    token = create_access_token(7, secret, 5)
+    assert decode_access_token(token, secret) == (7, 0)  # verified, now remembered
+    later = time.time() + 6 * 60
+    monkeypatch.setattr("app.utils.security.time.time", lambda: later)
+    with pytest.raises(InvalidCredentials):
+        decode_access_token(token, secret)
+    with pytest.raises(InvalidCredentials):  # and another key never matches a remembered one
+        decode_access_token(create_access_token(7, secret, 30), "another-key-" * 4)

@@ -207,3 +207,20 @@ async def test_the_cached_principal_never_holds_the_hash(
     await client.aclose()
     assert stored is not None and '"token_generation":0' in stored
     assert "argon2" not in stored and "password" not in stored
+
+
+def test_every_dependency_runs_on_the_event_loop() -> None:
+    """FastAPI runs a `def` dependency in a worker thread: on a cached read, those hops were
+    most of the time. Every dependency the app declares is `async def`."""
+    import inspect
+
+    from app import database, dependencies
+
+    functions = [
+        value
+        for name, value in vars(dependencies).items()
+        if name.startswith("get_") and inspect.isfunction(value) and value is not database.get_db
+    ]
+    assert len(functions) >= 7
+    assert all(inspect.iscoroutinefunction(f) for f in functions), functions
+    assert inspect.isasyncgenfunction(database.get_db)

@@ -69,3 +69,81 @@ async def test_count_needs_a_token(stage_client: httpx.AsyncClient) -> None:
     """Without a token, GET /api/v1/items/count answers 401 like the list does."""
     response = await stage_client.get(COUNT_URL)
     assert response.status_code == 401, f"without a token it answered {response.status_code}"
+
+
+SEARCH_URL = "/api/v1/search/items"
+
+
+async def _titles(client: httpx.AsyncClient, headers: dict[str, str], q: str) -> list[str]:
+    response = await client.get(SEARCH_URL, params={"q": q}, headers=headers)
+    assert response.status_code == 200, (
+        f"GET {SEARCH_URL}?q={q} answered {response.status_code}, expected 200"
+    )
+    return sorted(item["title"] for item in response.json())
+
+
+async def _add(
+    client: httpx.AsyncClient, headers: dict[str, str], title: str, **extra: Any
+) -> None:
+    body = {"title": title, **extra}
+    response = await client.post(ITEMS_URL, json=body, headers=headers)
+    assert response.status_code == 201, f"creating {title!r} answered {response.status_code}"
+
+
+@pytest.mark.exercise("06.2", points=2)
+async def test_search_matches_title_or_description_any_case(
+    stage_client: httpx.AsyncClient, password: str
+) -> None:
+    """q=milk finds "Buy MILK" and an item whose description mentions milk, not the others."""
+    alice = await _user(stage_client, "alice", password)
+    await _add(stage_client, alice, "Buy MILK")
+    await _add(stage_client, alice, "Groceries", description="eggs, oat milk, bread")
+    await _add(stage_client, alice, "Call the bank")
+    found = await _titles(stage_client, alice, "milk")
+    assert found == ["Buy MILK", "Groceries"], f"q=milk found {found}"
+
+
+@pytest.mark.exercise("06.2", points=1)
+async def test_search_sees_only_what_the_caller_may_see(
+    stage_client: httpx.AsyncClient, password: str
+) -> None:
+    """Bob's search never finds alice's items; the superuser's finds both."""
+    alice = await _user(stage_client, "alice", password)
+    bob = await _user(stage_client, "bob", password)
+    await _add(stage_client, alice, "alice's secret plan")
+    await _add(stage_client, bob, "bob's plan")
+    assert await _titles(stage_client, bob, "plan") == ["bob's plan"], "bob saw alice's item"
+    root = await _login(stage_client, "root", password)
+    found = await _titles(stage_client, root, "plan")
+    assert found == ["alice's secret plan", "bob's plan"], f"the superuser found {found}"
+
+
+@pytest.mark.exercise("06.2", points=1)
+@pytest.mark.parametrize("q", ["", "a", "x" * 51])
+async def test_search_text_is_2_to_50_characters(
+    stage_client: httpx.AsyncClient, password: str, q: str
+) -> None:
+    """q shorter than 2 or longer than 50 characters is a 422."""
+    alice = await _user(stage_client, "alice", password)
+    response = await stage_client.get(SEARCH_URL, params={"q": q}, headers=alice)
+    assert response.status_code == 422, f"q of length {len(q)} answered {response.status_code}"
+
+
+@pytest.mark.exercise("06.2", points=1)
+async def test_search_needs_a_token(stage_client: httpx.AsyncClient) -> None:
+    """Without a token, the search answers 401."""
+    response = await stage_client.get(SEARCH_URL, params={"q": "milk"})
+    assert response.status_code == 401, f"without a token it answered {response.status_code}"
+
+
+@pytest.mark.exercise("06.2", points=1)
+async def test_wildcards_are_searched_literally(
+    stage_client: httpx.AsyncClient, password: str
+) -> None:
+    """q=%% finds only titles containing "%%", and q=a_c does not find "abc"."""
+    alice = await _user(stage_client, "alice", password)
+    await _add(stage_client, alice, "100%% sure")
+    await _add(stage_client, alice, "abc")
+    await _add(stage_client, alice, "a_c")
+    assert await _titles(stage_client, alice, "%%") == ["100%% sure"], "%% matched everything"
+    assert await _titles(stage_client, alice, "a_c") == ["a_c"], "_ matched any character"
