@@ -72,6 +72,41 @@ def test_sync_of_one_path_leaves_other_edits_alone(kit_copy: Path) -> None:
     assert workshop("sync", "app/nowhere.py", cwd=kit_copy).returncode == 1
 
 
+def test_sync_refreshes_the_diffs_lessons_show_of_the_edited_file(kit_copy: Path) -> None:
+    """Lesson 09 shows what it changed in app/dependencies.py (a stored output nbval compares):
+    an edit synced into the lesson must update that diff too, or the lesson test fails."""
+    from workshop import changes
+
+    assert changes.stale_outputs(paths.lessons(kit_copy)) == []
+    deps = kit_copy / "app" / "dependencies.py"
+    text = deps.read_text()
+    anchor = "async def get_mailer("
+    assert anchor in text
+    deps.write_text(text.replace(anchor, "# A maintainer's note.\n" + anchor, 1))
+
+    result = workshop("sync", cwd=kit_copy)
+    assert result.returncode == 0, result.stderr
+    assert "updated notebooks/09_background_tasks.ipynb" in result.stdout
+    assert "refreshed notebooks/09_background_tasks.ipynb" in result.stdout
+    assert changes.stale_outputs(paths.lessons(kit_copy)) == []
+    lesson = next(found for found in paths.lessons(kit_copy) if found.number == 9)
+    shown = next(iter(changes.expected_outputs(paths.lessons(kit_copy), lesson).values()))
+    assert "+# A maintainer's note." in repr(shown)
+    assert workshop("build", "--check", cwd=kit_copy).returncode == 0
+
+
+def test_build_check_names_a_stored_diff_that_is_out_of_date(kit_copy: Path) -> None:
+    lesson = kit_copy / "notebooks" / "09_background_tasks.ipynb"
+    notebook = nbformat.read(lesson, as_version=4)
+    cell = next(c for c in notebook.cells if c.source.startswith("lesson.changes("))
+    cell.outputs[0].data["text/plain"] = "an old diff"
+    lesson.write_text(nbformat.writes(notebook) + "\n", encoding="utf-8")
+    result = workshop("build", "--check", cwd=kit_copy)
+    assert result.returncode == 1
+    assert "notebooks/09_background_tasks.ipynb cell #" in result.stdout
+    assert "its stored output is out of date" in result.stdout
+
+
 def _tiny_workspace(root: Path, parts: list[tuple[str, str]]) -> None:
     """A workspace whose one lesson writes app/grown.py in several cells (a write, appends)."""
     notebook = nbformat.v4.new_notebook()

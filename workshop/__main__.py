@@ -7,7 +7,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from workshop import build, exercises, grading_cli, paths, stages, sync
+from workshop import build, changes, exercises, grading_cli, paths, stages, sync
 from workshop.diagrams import FIGURES
 
 
@@ -124,6 +124,12 @@ def _build(args: argparse.Namespace) -> int:
         differences += build.header_problems(paths.lessons(root))
         for difference in differences:
             print(difference)
+        shown = changes.stale_outputs(paths.lessons(root)) if args.upto is None else []
+        for cell in shown:
+            print(f"{cell}: its stored output is out of date (run `python -m workshop sync`)")
+        if shown and not differences:
+            print(f"{len(shown)} stored diff(s) do not match the lessons.", file=sys.stderr)
+            return 1
         if differences:
             print(f"{len(differences)} file(s) do not match the lessons.", file=sys.stderr)
             print(
@@ -307,8 +313,11 @@ def _sync(args: argparse.Namespace) -> int:
     except sync.SyncError as error:
         print(f"sync: {error}", file=sys.stderr)
         return 1
-    if not report.updated:
+    refreshed = changes.stale_outputs(lessons, fix=True)
+    if not report.updated and not refreshed:
         print("Nothing to sync: every file matches the lessons.")
+    for cell in refreshed:
+        print(f"refreshed {cell}")
     for _path, cells in report.updated.items():
         for cell in cells:
             print(f"updated {cell}")

@@ -7,11 +7,18 @@ HTML is not rendered (text/plain, e.g. GitHub's notebook view without styles).
 
 import difflib
 import html
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import nbformat
 
 from workshop import build, paths
-from workshop.notebooks import HEADER
+from workshop.notebooks import HEADER, Lesson, cell_source, read_cells, writefile_cells
+
+# A cell that shows a diff: its stored output is what `stale_outputs` keeps up to date.
+CALL = re.compile(r"""^lesson\.changes\((["'])(?P<path>[^"']+)\1\)\s*$""")
 
 CONTEXT_LINES = 2
 _COLOURS = {"+": "#116329", "-": "#82071e", "@": "#6639ba"}
@@ -76,14 +83,65 @@ def changes(path: str, lesson: int, root: Path | None = None) -> Changes:
     """What lesson `lesson` changed in `path` (as it is on disk now) since the earlier lessons."""
     root = root or Path.cwd()
     lessons = paths.lessons(paths.find_root(root))
+    target = root / path
+    after = target.read_text(encoding="utf-8") if target.exists() else ""
+    return _against_earlier(lessons, lesson, path, after)
+
+
+def _against_earlier(lessons: list[Lesson], lesson: int, path: str, after: str) -> Changes:
     earlier = build.replay(lessons, lesson - 1)
     writers = [w for w in build.writes(lessons, lesson - 1) if w.path == path]
     last = writers[-1].lesson if writers else None
     since = f"lesson {last.number:02d}" if last else "the earlier lessons"
-    before = earlier.get(path, "")
-    target = root / path
-    after = target.read_text(encoding="utf-8") if target.exists() else ""
-    return Changes(path, since, before, after)
+    return Changes(path, since, earlier.get(path, ""), after)
+
+
+def expected_outputs(lessons: list[Lesson], lesson: Lesson) -> dict[int, Changes]:
+    """Cell index -> the diff each `lesson.changes(...)` cell of `lesson` shows when run in
+    order (the file as the lesson's cells above it left it)."""
+    files = build.replay(lessons, lesson.number - 1)
+    by_index = {write.index: write for write in writefile_cells(lesson)}
+    found = {}
+    for index, cell in enumerate(read_cells(lesson.path)):
+        if index in by_index:
+            write = by_index[index]
+            before = files.get(write.path, "") if write.append else ""
+            files[write.path] = before + write.content
+        elif cell["cell_type"] == "code":
+            match = CALL.match(cell_source(cell).strip())
+            if match:
+                path = match["path"]
+                found[index] = _against_earlier(lessons, lesson.number, path, files.get(path, ""))
+    return found
+
+
+def _result(shown: Changes, execution_count: Any) -> Any:
+    return nbformat.v4.new_output(  # type: ignore[no-untyped-call]
+        "execute_result",
+        data={"text/html": shown._repr_html_(), "text/plain": repr(shown)},
+        execution_count=execution_count,
+    )
+
+
+def stale_outputs(lessons: list[Lesson], *, fix: bool = False) -> list[str]:
+    """The `lesson.changes(...)` cells whose stored diff no longer matches the lessons (an
+    edit to a file they show, by hand or by `workshop sync`); with fix, store the right one."""
+    stale = []
+    for lesson in lessons:
+        wanted = expected_outputs(lessons, lesson)
+        if not wanted:
+            continue
+        notebook = nbformat.read(lesson.path, as_version=4)  # type: ignore[no-untyped-call]
+        for index, shown in wanted.items():
+            cell = notebook.cells[index]
+            result = _result(shown, cell.get("execution_count"))
+            if cell.get("outputs") != [result]:
+                stale.append(f"{lesson.relative} cell #{index}: the diff of {shown.path}")
+                cell.outputs = [result]
+        if fix and any(s.startswith(f"{lesson.relative} ") for s in stale):
+            text = nbformat.writes(notebook) + "\n"  # type: ignore[no-untyped-call]
+            lesson.path.write_text(text, encoding="utf-8")
+    return stale
 
 
 def _code_lines(content: str) -> list[str]:

@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -353,6 +353,22 @@ class Runner:
             shutil.rmtree(work, ignore_errors=True)
 
 
+class UnknownExercise(ValueError):
+    """An exercise id the course does not have."""
+
+
+def _selected(catalog: list[Any], wanted: Sequence[str] | None) -> list[Any]:
+    if not wanted:
+        return catalog
+    known = {exercise.id for exercise in catalog}
+    unknown = [ident for ident in wanted if ident not in known]
+    if unknown:
+        raise UnknownExercise(
+            f"no exercise {', '.join(unknown)} in this course; it has {', '.join(sorted(known))}"
+        )
+    return [exercise for exercise in catalog if exercise.id in set(wanted)]
+
+
 def grade(
     kit: Path,
     submissions: Path,
@@ -362,10 +378,13 @@ def grade(
     timeout: float = 30,
     checks: Path | None = None,
     progress: Callable[[Graded], None] | None = None,
+    only: Sequence[str] | None = None,
 ) -> Grading:
-    """Grade every learner in SUBMISSIONS and write OUT; return what was graded."""
+    """Grade every learner in SUBMISSIONS and write OUT; return what was graded.
+
+    `only` names the exercises to grade (default: every exercise of the course)."""
     started = time.monotonic()
-    exercises = list(engine.catalog(kit))
+    exercises = _selected(list(engine.catalog(kit)), only)
     jobs = max(1, jobs or os.cpu_count() or 1)
     read = [read_submission(entry) for entry in entries(submissions)]
     private_of = {}

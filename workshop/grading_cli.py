@@ -34,6 +34,11 @@ def add_commands(commands: Any) -> None:
         help="seconds one exercise's checks may take before 'timed out' (default 30)",
     )  # fmt: skip
     grade.add_argument(
+        "--exercise", action="append", default=None, metavar="ID", dest="exercises",
+        help="grade only this exercise (e.g. 06.1; repeat for several; "
+        "default: every exercise of the course; `workshop exercises list` names them)",
+    )  # fmt: skip
+    grade.add_argument(
         "--checks", type=Path, default=None, metavar="DIR",
         help="the instructor's private checks: DIR/checks_NN_<name>.py, same format as "
         "tests/exercises/; graded, never shown (feedback says only how many passed)",
@@ -71,8 +76,12 @@ def grade_command(args: argparse.Namespace) -> int:
         print(f"  {graded.learner:<20} {graded.exercise:<6} {graded.status:<14} "
               f"{graded.points}/{graded.max_points}", flush=True)  # fmt: skip
 
-    result = grading.grade(KIT_ROOT, submissions, out, jobs=args.jobs, timeout=args.timeout,
-                           checks=args.checks, progress=show)  # fmt: skip
+    try:
+        result = grading.grade(KIT_ROOT, submissions, out, jobs=args.jobs, timeout=args.timeout,
+                               checks=args.checks, progress=show, only=args.exercises)  # fmt: skip
+    except grading.UnknownExercise as error:
+        print(error, file=sys.stderr)
+        return 2
     print(f"\n{len(result.learners)} learners, {len(result.exercises)} exercises graded in "
           f"{result.seconds:.1f} s. Isolation: {result.isolation}.")  # fmt: skip
     print(f"Open {out / 'report.html'}; grades in {out / 'grades.csv'}.")

@@ -1,9 +1,10 @@
 """The progress view: `python -m workshop progress SUBMISSIONS`, learners x stages.
 
 Each entry of SUBMISSIONS is a learner's lesson workspace (a folder or a .zip) collected
-mid-workshop. Its app/ (with alembic/ and alembic.ini, which stage 10 reads) is copied, without
-following links, into a sandboxed job exactly like grading's, and the kit's stage tests run
-against it there. Nothing else of the workspace is read, and nothing of it is changed.
+mid-workshop. What the lessons write there (app/, alembic/ and alembic.ini, which stage 10 reads,
+and the deploy files stage 12 checks) is copied, without following links, into a sandboxed job
+exactly like grading's, and the kit's stage tests run against it there. Nothing else of the
+workspace is read, and nothing of it is changed.
 """
 
 import io
@@ -15,10 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from workshop import stages
+from workshop import build, paths, stages
 from workshop.grading import Runner, entries, learner_name
 
-KEPT = ("app/", "alembic/", "alembic.ini")
 MAX_FILE_BYTES = 2 * 1024 * 1024
 
 
@@ -35,21 +35,37 @@ class Table:
     rows: list[Row]
 
 
-def _kept(relative: PurePosixPath) -> bool:
-    text = relative.as_posix()
-    if "__pycache__" in relative.parts or any(p.startswith(".") for p in relative.parts):
-        return False
-    return any(text == k or text.startswith(k) for k in KEPT)
+@dataclass(frozen=True)
+class Kept:
+    """The files of a workspace the stage tests may read: those the lessons write, and
+    anything else in the folders they write into (a learner's own module in app/)."""
+
+    files: frozenset[str]
+    folders: frozenset[str]
+
+    @classmethod
+    def of(cls, kit: Path) -> "Kept":
+        written = build.replay(paths.lessons(kit))
+        folders = {name.split("/")[0] for name in written if "/" in name}
+        return cls(frozenset(written), frozenset(folders))
+
+    def __call__(self, relative: PurePosixPath) -> bool:
+        text = relative.as_posix()
+        if text in self.files:
+            return True
+        if "__pycache__" in relative.parts or any(p.startswith(".") for p in relative.parts):
+            return False
+        return len(relative.parts) > 1 and relative.parts[0] in self.folders
 
 
-def _folder_files(folder: Path) -> Iterator[tuple[str, bytes]]:
+def _folder_files(folder: Path, kept: Kept) -> Iterator[tuple[str, bytes]]:
     inits = sorted(folder.rglob("app/__init__.py"), key=lambda p: len(p.parts))
     if not inits:
         return
     root = inits[0].parent.parent
     for path in sorted(root.rglob("*")):
         relative = PurePosixPath(path.relative_to(root).as_posix())
-        if path.is_symlink() or not path.is_file() or not _kept(relative):
+        if path.is_symlink() or not path.is_file() or not kept(relative):
             continue
         if any((root / p).is_symlink() for p in relative.parents):
             continue
@@ -57,7 +73,7 @@ def _folder_files(folder: Path) -> Iterator[tuple[str, bytes]]:
             yield relative.as_posix(), path.read_bytes()
 
 
-def _zip_files(archive_path: Path) -> Iterator[tuple[str, bytes]]:
+def _zip_files(archive_path: Path, kept: Kept) -> Iterator[tuple[str, bytes]]:
     with zipfile.ZipFile(archive_path) as archive:
         names = [PurePosixPath(i.filename) for i in archive.infolist()]
         inits = sorted((n for n in names if n.as_posix().endswith("app/__init__.py")),
@@ -73,15 +89,15 @@ def _zip_files(archive_path: Path) -> Iterator[tuple[str, bytes]]:
                 relative = name.relative_to(prefix)
             except ValueError:
                 continue
-            if ".." in relative.parts or relative.is_absolute() or not _kept(relative):
+            if ".." in relative.parts or relative.is_absolute() or not kept(relative):
                 continue
             if info.file_size <= MAX_FILE_BYTES:
                 yield relative.as_posix(), archive.read(info)
 
 
-def workspace_zip(entry: Path) -> bytes | None:
-    """The entry's app/ (and migrations) as a zip the job unpacks; None when it has no app/."""
-    files = list(_zip_files(entry) if entry.is_file() else _folder_files(entry))
+def workspace_zip(entry: Path, kept: Kept) -> bytes | None:
+    """The entry's lesson files as a zip the job unpacks; None when it has no app/."""
+    files = list(_zip_files(entry, kept) if entry.is_file() else _folder_files(entry, kept))
     if not files:
         return None
     buffer = io.BytesIO()
@@ -99,11 +115,12 @@ def progress(kit: Path, submissions: Path, *, jobs: int | None = None,
     found = entries(submissions)
     jobs = max(1, jobs or os.cpu_count() or 1)
     runner = Runner(kit, [submissions.resolve()], jobs, timeout)
+    kept = Kept.of(kit)
 
     def one(entry: Path) -> Row:
         row = Row(learner_name(entry))
         try:
-            data = workspace_zip(entry)
+            data = workspace_zip(entry, kept)
         except (OSError, zipfile.BadZipFile) as error:
             row.problem = f"unreadable: {error}"
             return row

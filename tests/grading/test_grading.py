@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.grading.conftest import EXERCISE, HANG_TIMEOUT, Graded, fingerprint
-from workshop import grading
+from workshop import exercises, grading
 from workshop.grading_sandbox import FIRST_UID, MARKER_ENV
 from workshop.paths import KIT_ROOT
 
@@ -165,6 +165,21 @@ def test_the_command_line_writes_every_file(tmp_path: Path) -> None:
                  "results/erin.json"):  # fmt: skip
         assert (out / name).is_file(), name
     assert "zoe,06.1,not attempted,0" in (out / "grades.csv").read_text()
+    rows = (out / "grades.csv").read_text().splitlines()
+    assert len(rows) == 1 + 2 * len(exercises.catalog(KIT_ROOT))  # every exercise by default
+
+    some = tmp_path / "some"
+    command = [sys.executable, "-m", "workshop", "grade", str(submissions), "--out", str(some)]
+    run = subprocess.run([*command, "--exercise", "06.1", "--exercise", "07.2"],
+                         capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    graded = {tuple(row.split(",")[:2]) for row in (some / "grades.csv").read_text().splitlines()}
+    assert graded - {("learner", "exercise")} == {
+        (learner, exercise) for learner in ("erin", "zoe") for exercise in ("06.1", "07.2")
+    }
+    run = subprocess.run([*command, "--exercise", "99.9"], capture_output=True, text=True,
+                         timeout=120, check=False)  # fmt: skip
+    assert run.returncode == 2 and "no exercise 99.9 in this course" in run.stderr
 
 
 async def test_the_report_shows_the_matrix_in_a_browser(graded: Graded) -> None:

@@ -95,6 +95,14 @@ def gunicorn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "LOGIN_LIMIT_PER_ACCOUNT": "3/15 minutes",
         "PYTHONPATH": str(workspace()),
     }
+    if os.environ.get("REDIS_URL"):
+        # The tests' own Redis database (README: flushed between tests). Each run starts a new
+        # SQLite database whose first account is id 1 again: an earlier run's failed logins
+        # for "user:1" must not count against this run's account.
+        import redis
+
+        with redis.Redis.from_url(os.environ["REDIS_URL"]) as client:
+            client.flushdb()
     config = str(workspace() / "gunicorn.conf.py")
     command = [
         sys.executable, "-m", "gunicorn", "app.main:app", "-c", config,
