@@ -22,6 +22,7 @@ belongs in front as well: it absorbs slow clients and floods before they reach a
 import argparse
 import asyncio
 import json
+import os
 from typing import Any
 
 import h11
@@ -129,6 +130,9 @@ class Worker(UvicornWorker):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.config.ws_max_size = get_settings().ws_max_message_bytes
+        # The worker count may come from a config file the app never reads (`workers = 4` in
+        # gunicorn.conf.py): say it where app/main.py's several-workers warning looks.
+        os.environ["WEB_CONCURRENCY"] = str(self.cfg.workers)
 
 
 def main(argv: list[str] | None = None) -> None:

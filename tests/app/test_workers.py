@@ -27,13 +27,22 @@ COMMANDS = {
         "--worker-class", "uvicorn_worker.UvicornWorker",
         "--bind", f"127.0.0.1:{port}", "--pythonpath", str(KIT),
     ],
+    # The count only in a config file (as the kit's gunicorn.conf.py has it), with the kit's
+    # worker class: the app must still know it runs in three processes.
+    "gunicorn.conf.py": lambda port: [
+        sys.executable, "-m", "gunicorn", "app.main:app", "-c", "three.conf.py",
+        "--bind", f"127.0.0.1:{port}", "--pythonpath", str(KIT),
+    ],
 }  # fmt: skip
+CONFIG_FILE = 'workers = 3\nworker_class = "app.server.Worker"\n'
 
 
 @pytest.mark.parametrize("server", sorted(COMMANDS))
 def test_three_workers_start_together_on_a_fresh_database(server: str, tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE", "SECRET", "REDIS"))}
+    env.pop("WEB_CONCURRENCY", None)
+    (tmp_path / "three.conf.py").write_text(CONFIG_FILE)
     env |= {
         "ENVIRONMENT": "local",  # the signing key is generated once, into tmp_path
         "FIRST_SUPERUSER_EMAIL": "root@example.com",
