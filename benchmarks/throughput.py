@@ -1,6 +1,6 @@
 """HTTP throughput and latency of the kit against a bare FastAPI app, in one run, with wrk.
 
-    python benchmarks/http.py [--duration 10] [--connections 32] [--write-readme]
+    python benchmarks/throughput.py [--duration 10] [--connections 32] [--write-readme]
 
 Starts, one after the other, a bare FastAPI app (one async route returning a small JSON
 object) and the kit, each under uvicorn on loopback with the same flags (one worker, no access
@@ -24,14 +24,6 @@ is what the kit used before. It prints login throughput and /health latency for 
 --write-readme replaces the table between the performance markers in README.md.
 """
 
-import sys
-from pathlib import Path
-
-# Run as `python benchmarks/http.py`, this folder comes first on sys.path, and this file would
-# shadow the standard library's `http` package that httpx and uvicorn import.
-if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    sys.path.pop(0)
-
 import argparse
 import asyncio
 import json
@@ -40,15 +32,17 @@ import platform
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
 KIT = Path(__file__).resolve().parents[1]
 README = KIT / "README.md"
-BEGIN, END = "<!-- benchmarks/http.py: begin -->", "<!-- benchmarks/http.py: end -->"
+BEGIN, END = "<!-- benchmarks/throughput.py: begin -->", "<!-- benchmarks/throughput.py: end -->"
 PASSWORD = "benchmark-password"
 ITEMS = 5_000
 
@@ -455,7 +449,7 @@ async def main() -> None:
             ] = await bench_storm(wrk, workdir, server_core, "default", default_pool)
     stamp = time.strftime("%Y-%m-%d", time.gmtime())
     note = (
-        f"Measured {stamp} by `python benchmarks/http.py` on {machine()}: one uvicorn worker "
+        f"Measured {stamp} by `python benchmarks/throughput.py` on {machine()}: one uvicorn worker "
         f"on one core, wrk ({conns} connections, {args.duration:g} s per row) on the other."
     )
     storm_intro = "A login storm, on SQLite, with the hashing pool bounded and as it was before:"

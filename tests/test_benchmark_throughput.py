@@ -1,4 +1,4 @@
-"""benchmarks/http.py: its table, and the README section it rewrites (no load is generated)."""
+"""benchmarks/throughput.py: its table, and the README section it rewrites (no load made)."""
 
 import importlib.util
 from pathlib import Path
@@ -10,7 +10,8 @@ KIT = Path(__file__).parents[1]
 
 
 def load_benchmark() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_http", KIT / "benchmarks" / "http.py")
+    path = KIT / "benchmarks" / "throughput.py"
+    spec = importlib.util.spec_from_file_location("throughput", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
