@@ -75,6 +75,22 @@ def test_compose_runs_the_app_with_health_checked_postgresql_and_redis() -> None
     assert services["app"]["env_file"] == ".env"
 
 
+def test_compose_file_passes_the_compose_schema_check_of_dclint(tmp_path: Path) -> None:
+    """dclint (npm) validates against the Compose specification's schema; its style rules
+    only warn. A wrong `depends_on` condition must be an error, or the check proves nothing."""
+    dclint = shutil.which("dclint")
+    if dclint is None:
+        pytest.skip("dclint is not installed (npm install -g dclint; .ci/run does)")
+    text = (workspace() / "compose.yaml").read_text()
+    run = subprocess.run([dclint, str(workspace() / "compose.yaml")], capture_output=True,
+                         text=True, check=False)  # fmt: skip
+    assert run.returncode == 0 and "(0 errors," in run.stdout, run.stdout + run.stderr
+    broken = tmp_path / "compose.yaml"
+    broken.write_text(text.replace("condition: service_healthy", "condition: when_ready", 1))
+    run = subprocess.run([dclint, str(broken)], capture_output=True, text=True, check=False)
+    assert run.returncode != 0 and "depends_on" in run.stdout
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
