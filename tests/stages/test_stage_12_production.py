@@ -81,14 +81,19 @@ def test_compose_file_passes_the_compose_schema_check_of_dclint(tmp_path: Path) 
     dclint = shutil.which("dclint")
     if dclint is None:
         pytest.skip("dclint is not installed (npm install -g dclint; .ci/run does)")
-    text = (workspace() / "compose.yaml").read_text()
-    run = subprocess.run([dclint, str(workspace() / "compose.yaml")], capture_output=True,
-                         text=True, check=False)  # fmt: skip
+    plain = {k: v for k, v in os.environ.items() if k != "FORCE_COLOR"} | {"NO_COLOR": "1"}
+
+    def lint(path: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([dclint, str(path)], capture_output=True, text=True, env=plain,
+                              check=False)  # fmt: skip
+
+    run = lint(workspace() / "compose.yaml")
     assert run.returncode == 0 and "(0 errors," in run.stdout, run.stdout + run.stderr
     broken = tmp_path / "compose.yaml"
+    text = (workspace() / "compose.yaml").read_text()
     broken.write_text(text.replace("condition: service_healthy", "condition: when_ready", 1))
-    run = subprocess.run([dclint, str(broken)], capture_output=True, text=True, check=False)
-    assert run.returncode != 0 and "depends_on" in run.stdout
+    run = lint(broken)
+    assert run.returncode != 0 and "depends_on" in run.stdout, run.stdout
 
 
 def _free_port() -> int:
