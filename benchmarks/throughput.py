@@ -26,7 +26,6 @@ is what the kit used before. It prints login throughput and /health latency for 
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import shutil
@@ -35,10 +34,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from workshop.load import Result, Wrk, get_script, pinned
 
 KIT = Path(__file__).resolve().parents[1]
 README = KIT / "README.md"
@@ -56,29 +56,6 @@ app = FastAPI()
 async def hello() -> dict[str, str]:
     return {"message": "hello"}
 """
-
-# wrk prints its own summary; this prints one JSON line that the script reads.
-REPORT_LUA = """
-done = function(summary, latency, requests)
-  io.write(string.format(
-    '\\nRESULT {"requests": %d, "seconds": %f, "non2xx": %d, "errors": %d, '
-    .. '"p50_ms": %f, "p99_ms": %f}\\n',
-    summary.requests, summary.duration / 1e6, summary.errors.status,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
-end
-"""
-
-
-@dataclass
-class Result:
-    server: str
-    endpoint: str
-    rps: float
-    p50_ms: float
-    p99_ms: float
-    non2xx: int
-    errors: int
 
 
 def free_port() -> int:
@@ -102,12 +79,6 @@ def ensure_wrk() -> str:
     if not found:
         raise SystemExit("could not install wrk")
     return found
-
-
-def pinned(core: int | None, command: list[str]) -> list[str]:
-    if core is None or shutil.which("taskset") is None:
-        return command
-    return ["taskset", "-c", str(core), *command]
 
 
 class Server:
@@ -159,56 +130,6 @@ def kit_env(database_url: str, **extra: str) -> dict[str, str]:
         }
         | extra
     )
-
-
-class Wrk:
-    def __init__(self, binary: str, workdir: Path, core: int | None, duration: float) -> None:
-        self.binary, self.core, self.duration = binary, core, duration
-        self.scripts = workdir / "wrk"
-        self.scripts.mkdir(exist_ok=True)
-
-    def script(self, name: str, body: str) -> Path:
-        path = self.scripts / f"{name}.lua"
-        path.write_text(body + REPORT_LUA, encoding="utf-8")
-        return path
-
-    def run(
-        self, url: str, script: Path, *, connections: int, duration: float | None = None
-    ) -> dict[str, float]:
-        seconds = duration or self.duration
-        command = [
-            self.binary, "-t", "1", "-c", str(connections), "-d", f"{seconds:g}s",
-            "--timeout", "10s", "-s", str(script), url,
-        ]  # fmt: skip
-        done = subprocess.run(
-            pinned(self.core, command), capture_output=True, text=True, check=True
-        )
-        line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
-        figures: dict[str, float] = json.loads(line.removeprefix("RESULT "))
-        return figures
-
-    def measure(
-        self, server: str, endpoint: str, url: str, script: Path, connections: int
-    ) -> Result:
-        self.run(url, script, connections=connections, duration=1)  # warm-up
-        f = self.run(url, script, connections=connections)
-        result = Result(
-            server, endpoint, f["requests"] / f["seconds"], f["p50_ms"], f["p99_ms"],
-            int(f["non2xx"]), int(f["errors"]),
-        )  # fmt: skip
-        print(
-            f"  {server:16} {endpoint:34} {result.rps:8,.0f} req/s  p99 {result.p99_ms:7.1f} ms"
-            f"  non-2xx {result.non2xx}  errors {result.errors}",
-            flush=True,
-        )
-        return result
-
-
-def get_script(path: str, headers: dict[str, str] | None = None) -> str:
-    lines = [f'wrk.path = "{path}"']
-    for name, value in (headers or {}).items():
-        lines.append(f'wrk.headers["{name}"] = "{value}"')
-    return "\n".join(lines) + "\n"
 
 
 def login_script() -> str:
