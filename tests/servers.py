@@ -2,6 +2,7 @@
 loop, or as a separate process), a throwaway redis-server, and free ports to run them on."""
 
 import asyncio
+import contextlib
 import shutil
 import socket
 import subprocess
@@ -87,3 +88,55 @@ def redis_server(port: int) -> Iterator[subprocess.Popen[bytes]]:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+class Blackhole:
+    """A TCP server on loopback that accepts connections and reads, but never answers:
+    what a frozen Redis or a cut-off database looks like to a client."""
+
+    def __init__(self) -> None:
+        self.received = bytearray()
+        self.connections = 0
+        self.port = 0
+        self._writers: list[asyncio.StreamWriter] = []
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self._writers.append(writer)
+        try:
+            while data := await reader.read(65536):
+                self.received += data
+        except (asyncio.CancelledError, ConnectionError):
+            pass  # the test is over (the server is closing): nothing left to record
+
+    async def __aenter__(self) -> "Blackhole":
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for writer in self._writers:
+            writer.close()
+        self._server.close()
+
+
+def raw_request(base: str, request: bytes) -> bytes:
+    """Send raw bytes, return everything the server answers before it closes or goes quiet."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        # The server may close while we still send: its answer is already in the socket.
+        with contextlib.suppress(OSError):
+            sock.sendall(request)
+        chunks = []
+        try:
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+                if b"\r\n\r\n" in b"".join(chunks):
+                    break
+        except OSError:
+            pass
+        return b"".join(chunks)
+
+
+def status_of(answer: bytes) -> int:
+    return int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.1 ") else 0

@@ -12,40 +12,11 @@ from app.config import Settings
 from app.exceptions import TooManyLoginAttempts
 from app.main import create_app
 from app.rate_limit import LoginRateLimiter
+from tests.servers import Blackhole
 from workshop.appclient import AppClient
 
 KIT = Path(__file__).parents[2]
 SECRET = "s" * 48
-
-
-class Blackhole:
-    """A TCP server on loopback that accepts connections and reads, but never answers:
-    what a frozen Redis or a cut-off database looks like to a client."""
-
-    def __init__(self) -> None:
-        self.received = bytearray()
-        self.connections = 0
-        self.port = 0
-        self._writers: list[asyncio.StreamWriter] = []
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        self._writers.append(writer)
-        try:
-            while data := await reader.read(65536):
-                self.received += data
-        except (asyncio.CancelledError, ConnectionError):
-            pass  # the test is over (the server is closing): nothing left to record
-
-    async def __aenter__(self) -> "Blackhole":
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        for writer in self._writers:
-            writer.close()
-        self._server.close()
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """Server limits: a real server, started the documented ways, refuses oversized headers, header
 floods and slow clients, and its WebSocket frames are capped, while /health keeps answering."""
 
-import contextlib
 import os
 import socket
 import subprocess
@@ -16,7 +15,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from app.server import MAX_HEADERS, server_options
-from tests.servers import free_port, wait_until_healthy
+from tests.servers import free_port, raw_request, status_of, wait_until_healthy
 
 KIT = Path(__file__).parents[2]
 
@@ -67,42 +66,20 @@ def server(
     yield from _start(command, tmp_path, port)
 
 
-def _raw(base: str, request: bytes) -> bytes:
-    """Send raw bytes, return everything the server answers before it closes or goes quiet."""
-    host, port = base.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=10) as sock:
-        # The server may close while we still send: its answer is already in the socket.
-        with contextlib.suppress(OSError):
-            sock.sendall(request)
-        chunks = []
-        try:
-            while chunk := sock.recv(65536):
-                chunks.append(chunk)
-                if b"\r\n\r\n" in b"".join(chunks):
-                    break
-        except OSError:
-            pass
-        return b"".join(chunks)
-
-
-def _status(answer: bytes) -> int:
-    return int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.1 ") else 0
-
-
 def test_an_oversized_header_is_refused(server: str) -> None:
     big = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (1024 * 1024) + b"\r\n\r\n"
-    assert _status(_raw(server, big)) == 400
+    assert status_of(raw_request(server, big)) == 400
     assert httpx.get(f"{server}/health").status_code == 200
 
 
 @pytest.mark.parametrize("count", [MAX_HEADERS + 1, 10_000])
 def test_a_flood_of_headers_is_refused(server: str, count: int) -> None:
     headers = b"".join(b"X-%d: 1\r\n" % n for n in range(count))
-    answer = _raw(server, b"GET /health HTTP/1.1\r\nHost: x\r\n" + headers + b"\r\n")
+    answer = raw_request(server, b"GET /health HTTP/1.1\r\nHost: x\r\n" + headers + b"\r\n")
     # Refused either way: h11 answers 400 once its buffer of unfinished headers passes
     # MAX_HEADER_BYTES; a request that arrives whole in one socket read (asyncio reads up to
     # 256 KiB) is parsed first, and then the count limit answers 431.
-    assert _status(answer) == 431 if count == MAX_HEADERS + 1 else _status(answer) in {400, 431}
+    assert status_of(answer) == 431 if count == MAX_HEADERS + 1 else status_of(answer) in {400, 431}
     assert httpx.get(f"{server}/health").status_code == 200
 
 
@@ -140,7 +117,7 @@ def test_an_idle_keep_alive_connection_is_closed(quick_server: str) -> None:
     with socket.create_connection((host, int(port)), timeout=15) as sock:
         sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
         time.sleep(0.2)
-        assert _status(sock.recv(65536)) == 200
+        assert status_of(sock.recv(65536)) == 200
         assert sock.recv(1024) == b""  # closed after the keep-alive (or header) timeout
 
 
