@@ -26,7 +26,7 @@ from typing import Any
 
 from workshop import grading_engine as engine
 from workshop.grading_job import RESULT_PREFIX
-from workshop.grading_sandbox import Limits, Sandbox, clean_env, reap
+from workshop.grading_sandbox import UID_BLOCK, Limits, Sandbox, clean_env, reap
 from workshop.notebooks import WRITEFILE, cell_source
 
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
@@ -301,12 +301,13 @@ class Runner:
         limits = Limits(cpu_seconds=int(timeout * 2 + 60))
         self.sandbox = Sandbox([*hide, self.staging], keep=[self.kit], limits=limits)
         self.slots: queue.Queue[int] = queue.Queue()
-        for slot in range(jobs):
+        for slot in range(min(jobs, UID_BLOCK)):  # one uid per slot
             self.slots.put(slot)
         self.counter = 0
 
     def close(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
+        self.sandbox.close()
 
     def run(self, inputs: dict[str, bytes], arguments: list[str]) -> tuple[str, dict[str, Any]]:
         """("ok" | "timed out" | "crashed: ...", result) of one job."""

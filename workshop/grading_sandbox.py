@@ -33,12 +33,18 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import IO
 
 MARKER_ENV = "KIT_GRADING_JOB"
-FIRST_UID = 61000  # job uids: FIRST_UID + slot; no passwd entry needed
+FIRST_UID = 61000  # job uids: a block of UID_BLOCK from here per grader; no passwd entry needed
+# Each grader (a `grade` or `progress` run) claims a block of its own, so two of them on one
+# machine never share a uid: reaping a job by uid must not kill another grader's job.
+UID_BLOCK = 64
+UID_BLOCKS = 15  # FIRST_UID + 999 is the start-up probe's
 CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
 MS_RDONLY = 1
@@ -106,7 +112,9 @@ class Sandbox:
         self.keep = sorted({str(Path(p).resolve()) for p in folders})
         self.as_root = os.geteuid() == 0
         self.namespaces = False
+        self._uid_base, self._uid_lock = FIRST_UID, None
         if self.as_root:
+            self._uid_base, self._uid_lock = claim_uid_block()
             self.namespaces = self._probe(namespaces=True)
             if not self.namespaces and not self._probe(namespaces=False):
                 self.as_root = False  # the job uid cannot read the kit or Python: same uid
@@ -150,7 +158,7 @@ class Sandbox:
 
     def spec(self, slot: int, workdir: Path) -> Spec:
         return Spec(
-            uid=FIRST_UID + slot if self.as_root else None,
+            uid=self.uid(slot),
             namespaces=self.namespaces,
             hide=self.hide,
             workdir=str(workdir),
@@ -159,7 +167,17 @@ class Sandbox:
         )
 
     def uid(self, slot: int) -> int | None:
-        return FIRST_UID + slot if self.as_root else None
+        if not self.as_root:
+            return None
+        if not 0 <= slot < UID_BLOCK:
+            raise ValueError(f"at most {UID_BLOCK} jobs at a time")
+        return self._uid_base + slot
+
+    def close(self) -> None:
+        """Give the uid block back (a later grader may take it)."""
+        if self._uid_lock is not None:
+            self._uid_lock.close()
+            self._uid_lock = None
 
     def popen(
         self, slot: int, workdir: Path, command: list[str], env: Mapping[str, str]
@@ -173,6 +191,21 @@ class Sandbox:
             stderr=subprocess.PIPE,
             start_new_session=True,
         )
+
+
+def claim_uid_block() -> tuple[int, IO[str]]:
+    """The first block of job uids no other grader on this machine holds, and its lock (held
+    while the file stays open: a grader that dies gives its block back)."""
+    for block in range(UID_BLOCKS):
+        base = FIRST_UID + block * UID_BLOCK
+        handle = open(Path(tempfile.gettempdir()) / f"kit-grading-uids-{base}.lock", "w")  # noqa: SIM115
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            continue
+        return base, handle
+    raise RuntimeError(f"{UID_BLOCKS} graders already run on this machine: wait for one to end")
 
 
 def trampoline(spec: Spec, command: list[str]) -> list[str]:

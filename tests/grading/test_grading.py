@@ -12,7 +12,7 @@ import pytest
 
 from tests.grading.conftest import EXERCISE, HANG_TIMEOUT, Graded, fingerprint
 from workshop import exercises, grading
-from workshop.grading_sandbox import FIRST_UID, MARKER_ENV
+from workshop.grading_sandbox import FIRST_UID, MARKER_ENV, Sandbox
 from workshop.paths import KIT_ROOT
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -210,3 +210,21 @@ async def test_the_report_shows_the_matrix_in_a_browser(graded: Graded) -> None:
     assert "7 learners" in timing and "graded in" in timing
     assert "GET /api/v1/items/count" in failing or "No check failed" in failing
     assert all(url.startswith("file://") for url in requested), requested
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="job uids are used as root only")
+def test_two_graders_at_once_never_share_a_job_uid(tmp_path: Path) -> None:
+    """A grader kills what is left of a job by its uid: a `progress` run beside a `grade`
+    run must not be given the same uids, or each would kill the other's jobs."""
+    first, second = Sandbox([tmp_path]), Sandbox([tmp_path])
+    try:
+        uids = [first.uid(slot) for slot in range(4)] + [second.uid(slot) for slot in range(4)]
+        assert len(set(uids)) == 8
+    finally:
+        first.close()
+    third = Sandbox([tmp_path])  # the first one's block is free again
+    try:
+        assert third.uid(0) == first.uid(0)
+    finally:
+        second.close()
+        third.close()
