@@ -21,15 +21,29 @@ def refuse_nul(value: object) -> object:
     return value
 
 
+NO_NUL = "^[^\\x00]*$"  # refuse_nul, as the OpenAPI says it
+
+
+def _declare_no_nul(schema: dict[str, Any]) -> None:
+    # The schema says what the validator enforces: clients, and fuzzers, know before sending.
+    for field in schema.get("properties", {}).values():
+        for option in field.get("anyOf", [field]):
+            if option.get("type") == "string" and "pattern" not in option:
+                option["pattern"] = NO_NUL
+
+
 class InputSchema(BaseModel):
     """A request body: unknown fields are an error, not silently dropped (no mass assignment)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, json_schema_extra=_declare_no_nul
+    )
 
     _no_nul = field_validator("*")(refuse_nul)
 
 
-def _drop_null_defaults(schema: dict[str, Any]) -> None:
+def _patch_schema(schema: dict[str, Any]) -> None:
+    _declare_no_nul(schema)
     # A field that may be omitted but not null has no default a client could send.
     for field in schema.get("properties", {}).values():
         if "default" in field and field["default"] is None and "anyOf" not in field:
@@ -39,7 +53,7 @@ def _drop_null_defaults(schema: dict[str, Any]) -> None:
 class PatchSchema(InputSchema):
     """A PATCH body: omitted fields stay unchanged; null only where a column allows it."""
 
-    model_config = ConfigDict(json_schema_extra=_drop_null_defaults)
+    model_config = ConfigDict(json_schema_extra=_patch_schema)
 
     nullable_fields: ClassVar[frozenset[str]] = frozenset()
 
