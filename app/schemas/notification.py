@@ -8,7 +8,12 @@ from pydantic import BaseModel, StringConstraints
 from app.schemas.common import Id, InputSchema
 
 # One line: a CR or LF in a mail header would start another header (header injection).
-Subject = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\r\n]*$")]
+Subject = Annotated[
+    str,
+    StringConstraints(
+        min_length=1, max_length=200, pattern=r"^[^\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]*$"
+    ),
+]
 
 
 class NotificationCreate(InputSchema):
