@@ -7,7 +7,8 @@ from pydantic import BaseModel, StringConstraints
 
 from app.schemas.common import Id, InputSchema
 
-# One line: a CR or LF in a mail header would start another header (header injection).
+# One line: a CR or LF in a mail header would start another header (header injection), and
+# Python's email headers refuse every other line break str.splitlines() knows (a 500 if let in).
 Subject = Annotated[
     str,
     StringConstraints(

@@ -79,6 +79,18 @@ async def test_a_body_that_is_not_text_is_422_like_invalid_json(client: httpx.As
         assert response.json()["detail"][0]["loc"][0] == "body"
 
 
+async def test_the_openapi_declares_that_text_may_not_hold_nul(
+    client: httpx.AsyncClient,
+) -> None:
+    schemas = (await client.get("/openapi.json")).json()["components"]["schemas"]
+    user = schemas["UserCreate"]["properties"]
+    assert user["password"]["pattern"] == user["email"]["pattern"] == "^[^\\x00]*$"
+    assert user["username"]["pattern"] == "^[A-Za-z0-9_.-]+$"  # its own pattern stays
+    description = schemas["ItemUpdate"]["properties"]["description"]["anyOf"]  # nullable
+    text = next(option for option in description if option.get("type") == "string")
+    assert text["pattern"] == "^[^\\x00]*$"
+
+
 async def test_patch_fields_are_declared_as_they_behave(
     client: httpx.AsyncClient, register: Register, login: Login
 ) -> None:
