@@ -1,9 +1,9 @@
 # Written by notebooks/11_testing.ipynb: edit there, or edit here and run `workshop sync`
 """Fixtures for the app's own tests: settings, a fresh database per test, a client, tokens.
 
-Run them from the workspace root (no config file needed, every option is on the line):
+Run them from the workspace root (no configuration file: the options are on the line):
 
-    python -m pytest app_tests -q --asyncio-mode=auto -p no:cacheprovider
+    python -m pytest app_tests -q --asyncio-mode=auto -o asyncio_default_fixture_loop_scope=function
 """
 
 import os
@@ -27,6 +27,17 @@ from app.main import create_app
 
 PASSWORD = "correct-horse-battery"  # every user the fixtures make has it, root included
 Headers = dict[str, str]
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # passlib 1.7.4, its last release, touches deprecated parts of the standard library and of
+    # argon2: warnings about a library, not about your code.
+    config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:passlib.*")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import pytest
 import schemathesis
-from conftest import PASSWORD, Headers
 from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -20,6 +19,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+Headers = dict[str, str]
 EXAMPLES = 3  # per operation and mode: a few seconds. Raise it for a deeper run.
 # No 5xx; every status code, content type and body as the schema documents it. (The default
 # set also expects a valid request to succeed: a taken username's 409 would count against it.)
@@ -38,11 +38,11 @@ def schema(app: FastAPI) -> Iterator[schemathesis.BaseSchema]:
     schemathesis.python.asgi.shutdown_lifespans()  # the app's shutdown, when the test ends
 
 
-def new_user_headers(schema: schemathesis.BaseSchema, username: str) -> Headers:
+def new_user_headers(schema: schemathesis.BaseSchema, username: str, password: str) -> Headers:
     """A new user, made through the API itself: fuzzed requests may delete or lock accounts."""
-    body = {"email": f"{username}@example.com", "username": username, "password": PASSWORD}
+    body = {"email": f"{username}@example.com", "username": username, "password": password}
     schema["/api/v1/users/"]["POST"].Case(body=body).call()
-    form = {"username": username, "password": PASSWORD}
+    form = {"username": username, "password": password}
     login = schema["/api/v1/auth/token"]["POST"]
     response = login.Case(body=form, media_type="application/x-www-form-urlencoded").call()
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
@@ -74,11 +74,11 @@ def fuzz(operation: schemathesis.APIOperation, mode: GenerationMode, headers: He
     return problems
 
 
-def test_every_operation_keeps_its_contract(schema: schemathesis.BaseSchema) -> None:
+def test_every_operation_keeps_its_contract(schema: schemathesis.BaseSchema, password: str) -> None:
     problems = []
     for number, result in enumerate(schema.get_all_operations()):
         operation = result.ok()
-        headers = new_user_headers(schema, f"fuzzer{number}")
+        headers = new_user_headers(schema, f"fuzzer{number}", password)
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             problems += fuzz(operation, mode, headers)
     assert problems == []

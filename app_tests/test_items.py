@@ -3,7 +3,6 @@
 
 import httpx
 import pytest
-from conftest import Headers
 from fastapi import FastAPI
 
 ITEMS = "/api/v1/items/"
@@ -15,7 +14,9 @@ ID_ROUTES = [
 ]
 
 
-async def test_create_then_read_your_own_item(client: httpx.AsyncClient, alice: Headers) -> None:
+async def test_create_then_read_your_own_item(
+    client: httpx.AsyncClient, alice: dict[str, str]
+) -> None:
     created = await client.post(ITEMS, json={"title": "notebook"}, headers=alice)
     assert created.status_code == 201
     item = created.json()
@@ -25,7 +26,7 @@ async def test_create_then_read_your_own_item(client: httpx.AsyncClient, alice: 
 
 
 async def test_the_list_holds_only_your_items(
-    client: httpx.AsyncClient, alice: Headers, bob: Headers
+    client: httpx.AsyncClient, alice: dict[str, str], bob: dict[str, str]
 ) -> None:
     await client.post(ITEMS, json={"title": "alice's"}, headers=alice)
     await client.post(ITEMS, json={"title": "bob's"}, headers=bob)
@@ -42,7 +43,7 @@ def test_every_id_route_is_in_the_bola_test(app: FastAPI) -> None:
 
 @pytest.mark.parametrize(("method", "body"), ID_ROUTES, ids=[m for m, _ in ID_ROUTES])
 async def test_another_users_item_is_404_like_a_missing_one(
-    client: httpx.AsyncClient, alice: Headers, bob: Headers, method: str, body: object
+    client: httpx.AsyncClient, alice: dict[str, str], bob: dict[str, str], method: str, body: object
 ) -> None:
     item = (await client.post(ITEMS, json={"title": "alice's"}, headers=alice)).json()
     theirs = await client.request(method, f"{ITEMS}{item['id']}", json=body, headers=bob)
@@ -55,7 +56,7 @@ async def test_another_users_item_is_404_like_a_missing_one(
 
 
 async def test_a_superuser_reads_every_item(
-    client: httpx.AsyncClient, alice: Headers, root: Headers
+    client: httpx.AsyncClient, alice: dict[str, str], root: dict[str, str]
 ) -> None:
     item = (await client.post(ITEMS, json={"title": "alice's"}, headers=alice)).json()
     response = await client.get(f"{ITEMS}{item['id']}", headers=root)

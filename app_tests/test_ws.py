@@ -9,7 +9,6 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from conftest import PASSWORD
 from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
@@ -32,12 +31,12 @@ async def server(app: FastAPI) -> AsyncIterator[str]:
     await task
 
 
-async def token_for(server: str, username: str) -> str:
+async def token_for(server: str, username: str, password: str) -> str:
     """Register username on the running server and log in: the access token."""
     async with httpx.AsyncClient(base_url=f"http://{server}") as http:
-        body = {"email": f"{username}@example.com", "username": username, "password": PASSWORD}
+        body = {"email": f"{username}@example.com", "username": username, "password": password}
         assert (await http.post("/api/v1/users/", json=body)).status_code == 201
-        form = {"username": username, "password": PASSWORD}
+        form = {"username": username, "password": password}
         response = await http.post("/api/v1/auth/token", data=form)
     token: str = response.json()["access_token"]
     return token
@@ -56,8 +55,9 @@ async def test_a_socket_without_a_token_is_refused(server: str) -> None:
     assert refused.value.response.status_code == 403
 
 
-async def test_both_users_in_a_room_get_the_message(server: str) -> None:
-    alice, bob = await token_for(server, "alice"), await token_for(server, "bob")
+async def test_both_users_in_a_room_get_the_message(server: str, password: str) -> None:
+    alice = await token_for(server, "alice", password)
+    bob = await token_for(server, "bob", password)
     async with connect(f"ws://{server}/ws/lobby?token={alice}") as alice_ws:
         assert await next_event(alice_ws) == ("join", "alice", "")
         async with connect(f"ws://{server}/ws/lobby?token={bob}") as bob_ws:

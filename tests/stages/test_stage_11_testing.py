@@ -20,7 +20,8 @@ OWNER_CHECK = "return actor.is_superuser or actor.id == owner_id"
 # The lesson's options; only the plugin the suite needs is loaded (faster, and no other
 # installed plugin changes the outcome).
 OPTIONS = [
-    "-q", "-p", "no:cacheprovider", "-p", "asyncio", "--asyncio-mode=auto",
+    "-q", "--color=no", "-p", "no:cacheprovider", "-o", "addopts=", "-p", "asyncio",
+    "--asyncio-mode=auto",
     "-o", "asyncio_default_fixture_loop_scope=function",
 ]  # fmt: skip
 
