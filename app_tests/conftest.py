@@ -7,6 +7,7 @@ Run them from the workspace root (no configuration file: the options are on the 
 """
 
 import os
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -14,6 +15,9 @@ from pathlib import Path
 # Importing app.main builds its module-level app from the environment. In "test" that writes
 # no key file into your workspace: set it before anything imports the app.
 os.environ.setdefault("ENVIRONMENT", "test")
+# passlib 1.7.4, its last release, uses deprecated parts of the standard library and of argon2:
+# warnings about a library, not about your code (here for the import, below for the tests).
+warnings.filterwarnings("ignore", category=DeprecationWarning, module="passlib")
 
 import httpx
 import pytest
@@ -35,8 +39,6 @@ def password() -> str:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # passlib 1.7.4, its last release, touches deprecated parts of the standard library and of
-    # argon2: warnings about a library, not about your code.
     config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:passlib.*")
 
 
