@@ -161,6 +161,11 @@ REQUIRED = {
     "httpx": "httpx",
     "aiosmtpd": "aiosmtpd",
     "matplotlib": "matplotlib",
+    "pytest": "pytest",
+    "pytest_asyncio": "pytest-asyncio",
+    "pytest_cov": "pytest-cov",
+    "hypothesis": "hypothesis",
+    "schemathesis": "schemathesis",
 }
 
 
