@@ -108,7 +108,10 @@ class Sandbox:
     ) -> None:
         self.hide = [str(Path(p).resolve()) for p in hide]
         self.limits = limits or Limits()
-        folders = [*map(str, keep), sys.prefix, sys.base_prefix]
+        # Jobs run `python -m workshop...`: the folder this package is imported from stays in
+        # sight whatever the caller keeps (a kit cloned under /tmp would vanish with /tmp).
+        tooling = str(Path(__file__).resolve().parents[1])
+        folders = [*map(str, keep), tooling, sys.prefix, sys.base_prefix]
         self.keep = sorted({str(Path(p).resolve()) for p in folders})
         self.as_root = os.geteuid() == 0
         self.namespaces = False

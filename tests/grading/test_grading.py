@@ -228,3 +228,16 @@ def test_two_graders_at_once_never_share_a_job_uid(tmp_path: Path) -> None:
     finally:
         second.close()
         third.close()
+
+
+def test_jobs_keep_the_kit_they_import_in_sight() -> None:
+    """A job runs `python -m workshop.grading_job`: the kit's folder stays visible in the job's
+    mount namespace even when the caller keeps nothing (a kit cloned under /tmp would vanish
+    with the job's private /tmp, and every job would fail to start)."""
+    box = Sandbox([])
+    try:
+        assert str(KIT_ROOT.resolve()) in box.keep
+        if os.geteuid() == 0:
+            assert box.namespaces, "a probe job could not start in its namespaces"
+    finally:
+        box.close()
