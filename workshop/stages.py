@@ -2,7 +2,6 @@
 
 import os
 import re
-import sys
 import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -47,7 +46,7 @@ def run_stages(
     The tests run in a session of their own: after `timeout` seconds the whole process group is
     killed and every stage that had not finished is marked timed out (never an exception).
     """
-    from workshop.runner import run_limited
+    from workshop.runner import LEAN_PYTEST_ENV, pytest_command, run_limited
 
     files = stage_files(root)
     missing = [n for n in stages if n not in files]
@@ -57,17 +56,17 @@ def run_stages(
     tests_dir = stage_tests_dir(root)
     with tempfile.TemporaryDirectory(prefix="kit-check-") as scratch:
         report = Path(scratch) / "report.xml"
-        command = [
-            sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-            "--import-mode=importlib", "-c", str(tests_dir / "pytest.ini"),
+        command = pytest_command(
+            "-q", "--import-mode=importlib", "-c", str(tests_dir / "pytest.ini"),
             "--rootdir", str(tests_dir), f"--junitxml={report}",
             *(str(files[n]) for n in stages),
-        ]  # fmt: skip
+        )  # fmt: skip
         python_path = os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))
         # A workspace's check runs on SQLite only (the kit's own tests/stages run covers
         # PostgreSQL): its result, and the counts a lesson prints, never depend on the machine.
         env = {k: v for k, v in os.environ.items() if k != "TEST_DATABASE_URL"}
         env["PYTHONPATH"] = python_path
+        env |= LEAN_PYTEST_ENV
         timed_out, output = run_limited(command, root, env, timeout)
         if report.exists():
             _read_report(report, results)
