@@ -31,7 +31,7 @@ from typing import Any
 KIT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(KIT))
 
-from workshop import build, exercises, grading, paths  # noqa: E402
+from workshop import build, exercises, grading, paths, runner  # noqa: E402
 
 
 def _notebooks(folder: str) -> dict[str, dict[str, Any]]:
@@ -106,10 +106,18 @@ def pytest_startup() -> float:
         shutil.copy2(KIT / "tests" / "stages" / "conftest.py", dest / "conftest.py")
         (dest / "test_empty.py").write_text("import app.main\n\ndef test_nothing():\n    pass\n")
         env = os.environ | {"PYTHONPATH": str(dest), "PYTHONDONTWRITEBYTECODE": "1"}
+        env |= runner.LEAN_PYTEST_ENV  # as the graded jobs start it
         ini = KIT / "tests" / "stages" / "pytest.ini"
-        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                   "-p", "workshop.exercise_plugin", "--rootdir", str(dest), "-c", str(ini),
-                   str(dest / "test_empty.py")]  # fmt: skip
+        command = runner.pytest_command(
+            "-q",
+            "-p",
+            "workshop.exercise_plugin",
+            "--rootdir",
+            str(dest),
+            "-c",
+            str(ini),
+            str(dest / "test_empty.py"),
+        )
         times = []
         for _ in range(3):
             started = time.monotonic()
@@ -147,10 +155,15 @@ def main() -> int:
     print(f"per submission (learner): {wall / len(plan):.2f} s of wall time")
     print(f"exercise jobs that ran pytest: {len(ran)}, mean {job_seconds / max(1, len(ran)):.2f} s "
           f"each; stage runs (regression signal): {stage_runs}")  # fmt: skip
+    hung = [g for g in ran if g.status == "timed out"]
+    finished = [g.seconds for g in ran if g.status != "timed out"]
+    print(f"  {len(finished)} that finished: mean {sum(finished) / max(1, len(finished)):.2f} s; "
+          f"{len(hung)} timed out: {sum(g.seconds for g in hung):.0f} s waited, mostly off the "
+          "cores (an idle job gives its core to the next one)")  # fmt: skip
     share = pytest_runs * startup / max(wall * result.jobs, 1e-9)
-    slots = f"the {result.jobs} job slots' time"
+    cores = f"the {result.jobs} cores' time"
     print(f"pytest start-up: {startup:.2f} s per run x {pytest_runs} runs = "
-          f"{pytest_runs * startup:.0f} s, {share:.0%} of {slots}")  # fmt: skip
+          f"{pytest_runs * startup:.0f} s, {share:.0%} of {cores}")  # fmt: skip
     print(f"isolation: {result.isolation}")
     return 0
 

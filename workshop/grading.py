@@ -16,6 +16,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
@@ -26,7 +27,7 @@ from typing import Any
 
 from workshop import grading_engine as engine
 from workshop.grading_job import RESULT_PREFIX
-from workshop.grading_sandbox import UID_BLOCK, Limits, Sandbox, clean_env, reap
+from workshop.grading_sandbox import UID_BLOCK, Limits, Sandbox, clean_env, cpu_seconds, reap
 from workshop.notebooks import WRITEFILE, cell_source
 
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
@@ -290,8 +291,18 @@ def without_job(learner: str, exercise: Any, status: str, detail: str, private: 
 # ---------------------------------------------------------------- running
 
 
+# Every POLL seconds a job's CPU use is read. A job that used less than IDLE of a core over
+# the last poll is waiting, most often on a hang (a sleep at import or in a route) that only
+# its time limit will end: it gives its core to the next job and keeps its own limits.
+POLL = 3.0
+IDLE = 0.2
+# How many waiting jobs may sit beside the `jobs` running ones (each holds a job uid).
+WAITING_PER_JOB = 3
+
+
 class Runner:
-    """Runs jobs in the sandbox, `jobs` at a time, each in a folder of its own."""
+    """Runs jobs in the sandbox, each in a folder of its own: `jobs` of them on the CPU at a
+    time, plus up to `jobs * WAITING_PER_JOB` idle ones waiting out their time limit."""
 
     def __init__(self, kit: Path, hide: list[Path], jobs: int, timeout: float) -> None:
         self.kit = kit.resolve()
@@ -300,8 +311,10 @@ class Runner:
         os.chmod(self.staging, 0o711)  # noqa: S103 - jobs enter their own folder, list nothing
         limits = Limits(cpu_seconds=int(timeout * 2 + 60))
         self.sandbox = Sandbox([*hide, self.staging], keep=[self.kit], limits=limits)
+        self.cores = threading.BoundedSemaphore(jobs)
+        self.threads = min(jobs * (1 + WAITING_PER_JOB), UID_BLOCK)  # one uid per thread
         self.slots: queue.Queue[int] = queue.Queue()
-        for slot in range(min(jobs, UID_BLOCK)):  # one uid per slot
+        for slot in range(self.threads):
             self.slots.put(slot)
         self.counter = 0
 
@@ -333,13 +346,25 @@ class Runner:
         env = clean_env(work / "home", marker)
         command = [sys.executable, "-m", "workshop.grading_job", str(self.kit), *arguments]
         process = None
+        self.cores.acquire()
+        on_a_core = True
         try:
             process = self.sandbox.popen(slot, work, command, env)
             limit = self.timeout * 1.5 + 30  # the checks' own limit, plus building the copy
-            try:
-                out, err = process.communicate(timeout=limit)
-            except subprocess.TimeoutExpired:
-                return "timed out", {}
+            deadline = time.monotonic() + limit
+            used = 0.0
+            while True:
+                try:
+                    out, err = process.communicate(timeout=min(POLL, deadline - time.monotonic()))
+                    break
+                except subprocess.TimeoutExpired:
+                    if time.monotonic() >= deadline:
+                        return "timed out", {}
+                if on_a_core:
+                    used, before = cpu_seconds(uid, marker), used
+                    if used - before < IDLE * POLL:  # idle: let the next job have the core
+                        self.cores.release()
+                        on_a_core = False
             for line in reversed(out.decode("utf-8", "replace").splitlines()):
                 if line.startswith(RESULT_PREFIX):
                     try:
@@ -350,6 +375,8 @@ class Runner:
             last = [x for x in err.decode("utf-8", "replace").splitlines() if x.strip()]
             return f"crashed: {last[-1] if last else f'exit code {process.returncode}'}", {}
         finally:
+            if on_a_core:
+                self.cores.release()
             reap(process, uid, marker)
             shutil.rmtree(work, ignore_errors=True)
 
@@ -427,7 +454,7 @@ def grade(
                 progress(result)
             return result
 
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
+        with ThreadPoolExecutor(max_workers=runner.threads) as pool:
             results.extend(pool.map(one, pending))
             signals = _stage_jobs(pool, runner, read, results, pending)
         isolation = runner.sandbox.isolation

@@ -237,6 +237,21 @@ def reap(process: "subprocess.Popen[bytes] | None", uid: int | None, marker: str
     return killed
 
 
+def cpu_seconds(uid: int | None, marker: str) -> float:
+    """CPU time used so far by a job's processes (with their reaped children)."""
+    ticks = 0
+    for pid in _pids():
+        if not _belongs(pid, uid, marker):
+            continue
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        ticks += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def _pids() -> list[int]:
     return [
         int(name) for name in os.listdir("/proc") if name.isdigit() and int(name) != os.getpid()

@@ -140,7 +140,7 @@ def progress(kit: Path, submissions: Path, *, jobs: int | None = None,
         return row
 
     try:
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
+        with ThreadPoolExecutor(max_workers=runner.threads) as pool:
             rows = list(pool.map(one, found))
     finally:
         runner.close()

@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.grading.conftest import EXERCISE, HANG_TIMEOUT, Graded, fingerprint
+from tests.grading.conftest import (
+    EXERCISE,
+    HANG_TIMEOUT,
+    Graded,
+    fingerprint,
+    notebook,
+    with_code,
+)
 from workshop import exercises, grading
 from workshop.grading_sandbox import FIRST_UID, MARKER_ENV, Sandbox
 from workshop.paths import KIT_ROOT
@@ -72,6 +79,22 @@ def test_a_hang_at_import_is_timed_out_within_its_limit(hung: grading.Grading) -
     assert (dave.status, dave.points) == ("timed out", 0)
     assert "stopped after" in dave.detail
     assert dave.seconds < HANG_TIMEOUT * 1.5 + 30
+
+
+def test_a_hanging_job_gives_its_core_to_the_next_one(tmp_path: Path) -> None:
+    """One core (jobs=1): dave's answer sleeps at import, erin's is the solution. dave's job
+    goes idle, gives up the core, and erin is graded while dave waits out his limit."""
+    timeout = 20.0
+    for learner, answer in (("dave", with_code("import time\ntime.sleep(600)")),
+                            ("erin", notebook("solutions"))):  # fmt: skip
+        (tmp_path / "in" / learner).mkdir(parents=True)
+        (tmp_path / "in" / learner / "06_auth.ipynb").write_text(json.dumps(answer))
+    finished: list[str] = []
+    result = grading.grade(KIT_ROOT, tmp_path / "in", tmp_path / "out", jobs=1,
+                           timeout=timeout, only=[EXERCISE], progress=lambda g: finished.append(
+                               f"{g.learner} {g.status}"))  # fmt: skip
+    assert finished == ["erin passed", "dave timed out"], "erin waited for dave's hang to end"
+    assert {g.learner: g.status for g in result.results} == {"dave": "timed out", "erin": "passed"}
 
 
 def test_a_hostile_submission_reads_nothing_and_writes_nothing_outside(graded: Graded) -> None:
