@@ -12,6 +12,7 @@ import pytest
 
 from workshop import diagrams, paths
 from workshop.lesson import REQUIRED
+from workshop.notebooks import Lesson
 
 KIT = Path(__file__).parents[1]
 LESSONS = paths.lessons(KIT)
@@ -119,3 +120,20 @@ def test_a_changed_diagram_is_reported_stale(tmp_path: Path) -> None:
         "notebooks/00_welcome.ipynb, cell 4, diagram 1: "
         "figures/00_welcome_1.svg is older than its source"
     ]
+
+
+CHECK_TAG = "nbval-check-output"
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.path.stem)
+def test_output_checks_are_cell_tags_not_comments_in_the_code(lesson: Lesson) -> None:
+    """A learner reads the code, not the harness: cells whose stored output nbval compares
+    carry the `nbval-check-output` tag in their metadata, and no cell shows an nbval comment."""
+    notebook = nbformat.read(lesson.path, as_version=4)  # type: ignore[no-untyped-call]
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    shown = [cell.source.splitlines()[0] for cell in code if "NBVAL_" in cell.source]
+    assert not shown, f"{lesson.path.name}: nbval comments in the code: {shown}"
+    tagged = [cell for cell in code if CHECK_TAG in cell.metadata.get("tags", [])]
+    assert tagged, f"{lesson.path.name}: no output is checked"
+    for cell in tagged:
+        assert cell.outputs, f"{lesson.path.name}: a checked cell has no stored output"
