@@ -2,8 +2,11 @@
 
 import contextlib
 import io
+import json
+import os
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -137,3 +140,30 @@ def test_output_checks_are_cell_tags_not_comments_in_the_code(lesson: Lesson) ->
     assert tagged, f"{lesson.path.name}: no output is checked"
     for cell in tagged:
         assert cell.outputs, f"{lesson.path.name}: a checked cell has no stored output"
+
+
+def test_stored_outputs_say_what_a_learner_sees_not_the_harness(tmp_path: Path) -> None:
+    """Each lesson's first cell stores what `lesson.setup` prints today (no trace of the test
+    suite's scratch folder), and no stage check stores a pass the learner has not earned."""
+    script = (
+        "import sys\nfrom workshop import lesson\n"
+        "for number in map(int, sys.argv[1:]):\n"
+        "    lesson.setup(number)\n    print('\\x00', end='')\n"
+    )
+    numbers = [str(lesson.number) for lesson in LESSONS]
+    run = subprocess.run(
+        [sys.executable, "-c", script, *numbers],
+        env=os.environ | {"KIT_WORKSPACE": str(tmp_path)},
+        capture_output=True, text=True, timeout=300, check=True, cwd=KIT,
+    )  # fmt: skip
+    printed = run.stdout.split("\x00")[:-1]
+    for lesson, expected in zip(LESSONS, printed, strict=True):
+        notebook = nbformat.read(lesson.path, as_version=4)  # type: ignore[no-untyped-call]
+        code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+        [setup] = [cell for cell in code if "lesson.setup(" in cell.source]
+        stored = "".join(o.get("text", "") for o in setup.outputs)
+        assert stored == expected, f"{lesson.path.name}: the first cell's stored output is stale"
+        assert "KIT_WORKSPACE" not in json.dumps(notebook.cells)
+        for cell in code:
+            if cell.source.strip().startswith("lesson.check("):
+                assert not cell.outputs, f"{lesson.path.name}: the check cell stores a result"

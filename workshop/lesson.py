@@ -47,16 +47,18 @@ def setup(number: int) -> None:
     _root, _number = root, number
     _forget_app_modules()
     _watch_for_changes()
+    # The same words wherever the lesson runs (a learner's workspace, or the test suite's
+    # scratch folder): the outputs stored in the notebooks are what a learner sees.
     earlier = [lesson for lesson in lessons if lesson.number < number]
-    where = "a scratch folder (KIT_WORKSPACE)" if root != source else str(root)
-    print(f"Lesson {number:02d}: working in {where}")
-    if earlier:
-        first, last = earlier[0].number, earlier[-1].number
-        span = f"Stage {first:02d} is" if first == last else f"Stages {first:02d}-{last:02d} are"
-        print(f"{span} in place", end="")
-        count = len(restored)
-        noun = "file" if count == 1 else "files"
-        print(f" ({count} {noun} restored from the earlier lessons)." if restored else ".")
+    if not earlier:
+        print(f"Lesson {number:02d} is set up.")
+        return
+    first, last = earlier[0].number, earlier[-1].number
+    span = f"stage {first:02d} is" if first == last else f"stages {first:02d}-{last:02d} are"
+    count = len(restored)
+    noun = "file" if count == 1 else "files"
+    detail = f" ({count} {noun} restored from the earlier lessons)." if restored else "."
+    print(f"Lesson {number:02d} is set up: {span} in place{detail}")
 
 
 def changes(path: str) -> Changes:
