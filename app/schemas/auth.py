@@ -18,7 +18,7 @@ class LoginForm(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    username: str = Field(min_length=1, max_length=320)
+    username: str = Field(min_length=1, max_length=254)  # a username, or an email address
     password: str = Field(min_length=1, max_length=128)
     grant_type: Literal["password"] | None = None
     scope: str = ""

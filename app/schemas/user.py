@@ -10,7 +10,7 @@ from pydantic.json_schema import SkipJsonSchema
 from app.schemas.common import InputSchema, PatchSchema
 
 # Emails compare case-insensitively in practice: store them lowercased.
-Email = Annotated[EmailStr, Field(max_length=320), AfterValidator(str.lower)]
+Email = Annotated[EmailStr, Field(max_length=254), AfterValidator(str.lower)]
 Username = Annotated[
     str, StringConstraints(min_length=3, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$")
 ]

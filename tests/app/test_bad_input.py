@@ -71,6 +71,22 @@ async def test_a_nul_character_is_422_everywhere(
     assert (await client.post("/api/v1/items/", json=item, headers=headers)).status_code == 422
 
 
+async def test_an_email_address_is_at_most_254_characters_and_the_schema_says_so(
+    client: httpx.AsyncClient,
+) -> None:
+    """254 is the real ceiling (SMTP's 256-character path, brackets included), not 320."""
+    domain = f"{'b' * 63}.{'c' * 63}.{'d' * 57}.com"  # 189 characters
+    longest = f"{'a' * 64}@{domain}"
+    assert len(longest) == 254
+    body = {"email": longest, "username": "longest", "password": PASSWORD}
+    assert (await client.post("/api/v1/users/", json=body)).status_code == 201
+    body = {"email": "a" + longest, "username": "toolong", "password": PASSWORD}
+    response = await client.post("/api/v1/users/", json=body)
+    assert response.status_code == 422
+    schemas = (await client.get("/openapi.json")).json()["components"]["schemas"]
+    assert schemas["UserCreate"]["properties"]["email"]["maxLength"] == 254
+
+
 async def test_a_body_that_is_not_text_is_422_like_invalid_json(client: httpx.AsyncClient) -> None:
     headers = {"Content-Type": "application/json"}
     for content in (b"\xff\xfe{", b"{not json"):

@@ -2,21 +2,27 @@
 
 import asyncio
 import logging
+import ssl
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.message import Message
+from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+from pydantic import SecretStr
 
 from app.config import Settings
 from app.main import create_app
+from app.services.notifications import SMTPMailer, welcome_message
 from tests.conftest import PASSWORD, Login, Register
 from tests.servers import free_port, serve
 from workshop.appclient import AppClient
@@ -140,3 +146,68 @@ async def test_the_response_does_not_wait_for_the_mail(settings: Settings) -> No
                 assert time.monotonic() < deadline, "the mail never arrived"
                 await asyncio.sleep(0.05)
     assert inbox.received[0]["To"] == "carol@example.com"
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 that no authority signed, and its key."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mail.test")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1)).not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ip_address("127.0.0.1"))]),
+                       critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert, key_file = folder / "cert.pem", folder / "key.pem"
+    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))  # fmt: skip
+    return cert, key_file
+
+
+@pytest.mark.parametrize("trusted", [False, True], ids=["untrusted", "trusted"])
+async def test_starttls_verifies_the_certificate_before_the_password_is_sent(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trusted: bool
+) -> None:
+    """A server whose certificate nobody vouches for gets no login and no mail; the same
+    server, once its certificate is trusted (SSL_CERT_FILE), gets both."""
+    cert, key = self_signed(tmp_path)
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+    logins: list[str] = []
+
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
+        logins.append(data.login.decode())
+        return AuthResult(success=True)
+
+    if trusted:
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=tls,
+                            require_starttls=True, authenticator=authenticator,
+                            auth_require_tls=True)  # fmt: skip
+    controller.start()
+    try:
+        update = {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_starttls": True,
+                  "smtp_user": "mailer", "smtp_password": SecretStr("smtp-secret")}  # fmt: skip
+        mailer = SMTPMailer(settings.model_copy(update=update))
+        message = welcome_message("kit@example.com", "bob@example.com", "bob")
+        if trusted:
+            await mailer.send(message)
+        else:
+            with pytest.raises(ssl.SSLCertVerificationError):
+                await mailer.send(message)
+    finally:
+        controller.stop()
+    assert logins == (["mailer"] if trusted else [])
+    assert len(inbox.received) == (1 if trusted else 0)
