@@ -64,3 +64,38 @@ async def test_two_browsers_chat(host: str) -> None:
         await alice.wait_for_selector("#log li.notice:has-text('bob left')")
         await browser.close()
     assert requested and all(url.startswith(f"http://{host}/") for url in requested), requested
+
+
+async def test_a_bad_room_name_is_refused_in_words(host: str) -> None:
+    """The room field's pattern compiles in Chromium (its v-flag regexes reject a bare `-` in
+    a class, which silently switched validation off), a bad name is refused with the rule in
+    words, and a handshake the server refuses says why instead of "code 1006"."""
+    if not shutil.which(CHROMIUM):
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    from playwright.async_api import async_playwright
+
+    await token_for(host, "carol")
+    console: list[str] = []
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = await browser.new_page()
+        page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+        await page.goto(f"http://{host}/chat")
+        await page.fill("#username", "carol")
+        await page.fill("#password", "correct-horse-battery")
+        await page.click("#login-form button")
+        await page.wait_for_selector("#room-form:not([hidden])")
+        for bad in ("two words", "x" * 65, "café"):
+            await page.fill("#room", bad)
+            await page.click("#room-form button")
+            await page.wait_for_selector("#status:has-text('1 to 64 letters, digits, _ or -')")
+            assert not await page.eval_on_selector("#room", "field => field.validity.valid")
+            await page.evaluate("document.querySelector('#status').textContent = ''")
+        await page.fill("#room", "good_room-1")
+        assert await page.eval_on_selector("#room", "field => field.validity.valid")
+        # A handshake refused by the server (a forged token): said in words.
+        await page.evaluate("token = 'not-a-token'")
+        await page.click("#room-form button")
+        await page.wait_for_selector("#status:has-text('The server refused to open this room')")
+        await browser.close()
+    assert not [line for line in console if "pattern" in line.lower()], console
