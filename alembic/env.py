@@ -29,7 +29,7 @@ def configure(connection: Connection | None = None, url: str | None = None) -> N
         connection=connection,
         url=url,
         target_metadata=target_metadata,
-        compare_type=True,  # notice column type changes too, not only new columns
+        compare_type=True,  # the default since Alembic 1.12; written out, since it matters here
         # SQLite cannot ALTER most things: batch mode copies the table instead.
         render_as_batch=(url or "").startswith("sqlite")
         or (connection is not None and connection.dialect.name == "sqlite"),
