@@ -17,6 +17,13 @@ MIN_SECRET_LENGTH = 32
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "your-secret-key", "supersecret"}
 
 
+# A rate in the `limits` library's notation: "5/15 minutes", "20/hour", "10 per minute".
+# Checked here, so a typo stops the start with the setting's name, not inside the limiter.
+RateLimit = Annotated[
+    str, Field(pattern=r"^\d+ ?(/|per) ?(\d+ )?(second|minute|hour|day|month|year)s?$")
+]
+
+
 class Settings(BaseSettings):
     """Every setting has a safe local default, except the secrets production must provide."""
 
@@ -54,12 +61,12 @@ class Settings(BaseSettings):
 
     # Failed logins (see app/rate_limit.py): per account and address, per account from any
     # address, per address on existing accounts, per address on unknown names.
-    login_limit_per_account: str = "5/15 minutes"
-    login_limit_per_account_any_ip: str = "20/15 minutes"
-    login_limit_per_ip: str = "50/15 minutes"
-    login_limit_unknown_per_ip: str = "50/15 minutes"
+    login_limit_per_account: RateLimit = "5/15 minutes"
+    login_limit_per_account_any_ip: RateLimit = "20/15 minutes"
+    login_limit_per_ip: RateLimit = "50/15 minutes"
+    login_limit_unknown_per_ip: RateLimit = "50/15 minutes"
     # Accounts created per address.
-    registration_limit_per_ip: str = "20/hour"
+    registration_limit_per_ip: RateLimit = "20/hour"
     # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated IPs or
     # networks, "*" for any). Empty: nobody; the client is the TCP peer. uvicorn and gunicorn
     # read the same FORWARDED_ALLOW_IPS variable.

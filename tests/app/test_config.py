@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
+from limits import parse
 from pydantic import ValidationError
 
 from app.config import Settings, get_settings
@@ -104,3 +105,16 @@ def test_env_example_documents_every_setting() -> None:
     example = (Path(__file__).parents[2] / ".env.example").read_text()
     documented = {line.lstrip("# ").split("=")[0] for line in example.splitlines() if "=" in line}
     assert {name.upper() for name in Settings.model_fields} <= documented
+
+
+@pytest.mark.parametrize("value", ["fifty", "5/fortnight", "5//hour", "per minute"])
+def test_a_rate_limit_that_limits_cannot_read_is_refused_by_name(value: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        Settings(environment="test", login_limit_per_ip=value)
+    assert "login_limit_per_ip" in str(refused.value)
+
+
+@pytest.mark.parametrize("value", ["5/15 minutes", "20/hour", "10 per minute", "1/second"])
+def test_every_accepted_rate_limit_is_one_the_limiter_reads(value: str) -> None:
+    settings = Settings(environment="test", login_limit_per_ip=value)
+    assert parse(settings.login_limit_per_ip).amount == int(value.split("/")[0].split()[0])
