@@ -97,11 +97,30 @@ def test_start_then_build_and_check_a_learner_workspace(tmp_path: Path) -> None:
 
     empty = workshop("check", "1", cwd=workspace)
     assert empty.returncode == 1
-    assert "FAIL" in empty.stdout
+    assert "not started" in empty.stdout
     assert workshop("build", "--upto", "1", cwd=workspace).returncode == 0
     checked = workshop("check", "1", cwd=workspace)
     assert checked.returncode == 0, checked.stdout
     assert "pass" in checked.stdout
+
+
+def test_check_says_what_is_wrong_and_which_lessons_are_not_started(tmp_path: Path) -> None:
+    """A DELETE that answers 200 instead of 204 fails check 6 with the contract in words;
+    lessons not begun are "not started", with no partial credit."""
+    workspace = tmp_path / "ws"
+    assert workshop("start", str(workspace)).returncode == 0
+    assert workshop("build", "--upto", "6", cwd=workspace).returncode == 0
+    items = workspace / "app" / "routers" / "items.py"
+    source = items.read_text()
+    assert source.count("status.HTTP_204_NO_CONTENT") == 1
+    items.write_text(source.replace("status.HTTP_204_NO_CONTENT", "status.HTTP_200_OK"))
+    checked = workshop("check", "7", cwd=workspace)
+    assert checked.returncode == 1
+    rows = {line[:2]: line for line in checked.stdout.splitlines() if line[:2].isdigit()}
+    assert "pass" in rows["05"] and "FAIL" in rows["06"], checked.stdout
+    assert "not started" in rows["07"] and " - " in rows["07"], checked.stdout
+    assert "test_each_item_route_answers_its_documented_status_code" in checked.stdout
+    assert "DELETE /api/v1/items/{id} answered 200, the API contract says 204" in checked.stdout
 
 
 def test_every_command_has_a_manual() -> None:

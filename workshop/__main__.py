@@ -207,21 +207,33 @@ def _check(args: argparse.Namespace) -> int:
         return 1
     lessons = paths.lessons(root) if paths.is_workspace(root) else paths.lessons(paths.KIT_ROOT)
     titles = {lesson.number: lesson.title for lesson in lessons}
-    results, output = stages.run_stages(root, wanted)
-    print(f"{'stage':<7}{'result':<8}{'checks':<9}lesson")
+    # A lesson not begun is not run at all: no partial credit, no noise in the output.
+    idle = stages.not_started(root, lessons) & set(wanted)
+    started = [n for n in wanted if n not in idle]
+    results, output = stages.run_stages(root, started) if started else ({}, "")
+    print(f"{'stage':<7}{'result':<13}{'checks':<9}lesson")
     for number in wanted:
+        if number in idle:
+            print(f"{number:02d}{'':<5}{'not started':<13}{'-':<9}{titles.get(number, '')}")
+            continue
         result = results[number]
         verdict = "pass" if result.ok else "FAIL"
         counts = f"{len(result.passed)}/{len(result.passed) + len(result.failed)}"
-        print(f"{number:02d}{'':<5}{verdict:<8}{counts:<9}{titles.get(number, '')}")
-    failed = [n for n in wanted if not results[n].ok]
+        print(f"{number:02d}{'':<5}{verdict:<13}{counts:<9}{titles.get(number, '')}")
+    failed = [n for n in started if not results[n].ok]
     if failed:
         print(f"\nStage(s) {', '.join(f'{n:02d}' for n in failed)} failed. First failures:")
         for number in failed:
             for name in results[number].failed[:5]:
                 print(f"  {number:02d}: {name}")
+                if results[number].reasons.get(name):
+                    print(f"        {results[number].reasons[name]}")
         print("\nLast lines of the test output:")
         print("\n".join(output.strip().splitlines()[-20:]))
+        return 1
+    if idle:
+        print(f"\nEvery lesson you started passes; not started: "
+              f"{', '.join(f'{n:02d}' for n in sorted(idle))}.")  # fmt: skip
         return 1
     print(f"\nAll {len(wanted)} stage(s) pass.")
     return 0

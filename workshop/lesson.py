@@ -127,8 +127,11 @@ def check(number: int, *, timeout: float = stages.DEFAULT_TIMEOUT) -> None:
         )
         for name in result.failed:
             print(f"  - {name}")
-        print("Re-run this lesson's %%writefile cells (or `python -m workshop build --upto")
-        print(f"{number}` to restore the reference files), then run this cell again.")
+            if result.reasons.get(name):
+                print(f"      {result.reasons[name]}")
+        print("Re-run this lesson's %%writefile cells, or restore the reference files with")
+        print(f"    python -m workshop build --upto {number}")
+        print("then run this cell again.")
         tail = "\n".join(output.strip().splitlines()[-15:])
         print("\nLast lines of the test output:\n" + tail)
     raise StageCheckFailed(f"stage {number:02d} does not pass") from None

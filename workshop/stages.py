@@ -6,8 +6,12 @@ import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from workshop.paths import stage_tests_dir
+
+if TYPE_CHECKING:
+    from workshop.notebooks import Lesson
 
 STAGE_FILE = re.compile(r"test_stage_(\d{2})_\w+")
 
@@ -19,6 +23,8 @@ class StageResult:
     failed: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     timed_out: bool = False
+    # Failed test -> what its assertion says, in one line ("expected 204, got 200").
+    reasons: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -91,9 +97,57 @@ def _read_report(report: Path, results: dict[int, StageResult]) -> None:
             continue
         result = results[int(match.group(1))]
         name = case.get("name", "?")
-        if case.find("failure") is not None or case.find("error") is not None:
+        problem = case.find("failure")
+        if problem is None:
+            problem = case.find("error")
+        if problem is not None:
             result.failed.append(name)
+            result.reasons[name] = reason(problem.get("message", "") or problem.text or "")
         elif case.find("skipped") is not None:
             result.skipped.append(name)
         else:
             result.passed.append(name)
+
+
+ASSERT_EQUAL = re.compile(r"^assert (.+?) == (.+?)$")
+
+
+def reason(message: str) -> str:
+    """The first line of a failure in words: the assertion's own message when it has one,
+    else `expected B, got A` for a bare `assert A == B`."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    if not lines:
+        return ""
+    first = lines[0].removeprefix("AssertionError: ").strip()
+    bare = ASSERT_EQUAL.match(lines[0].removeprefix("AssertionError: "))
+    if bare:
+        return f"expected {bare.group(2)}, got {bare.group(1)}"
+    return first[:200]
+
+
+def not_started(root: Path, lessons: "list[Lesson]") -> set[int]:
+    """Stages whose lesson has not begun in root: none of the files it is the first to write
+    exists (for a lesson that only rewrites files: none holds its version)."""
+    from workshop.build import replay
+    from workshop.notebooks import writefile_cells
+
+    idle, seen = set(), set()
+    for lesson in sorted(lessons, key=lambda found: found.number):
+        cells = writefile_cells(lesson)
+        new = {cell.path for cell in cells if cell.path not in seen}
+        seen |= {cell.path for cell in cells}
+        if new:
+            started = any((root / path).exists() for path in new)
+        else:
+            built = replay(lessons, lesson.number)
+            started = any(_holds(root / cell.path, built[cell.path]) for cell in cells)
+        if cells and not started:
+            idle.add(lesson.number)
+    return idle
+
+
+def _holds(path: Path, text: str) -> bool:
+    try:
+        return path.read_text(encoding="utf-8") == text
+    except OSError:
+        return False

@@ -123,6 +123,32 @@ async def test_nobody_makes_themselves_superuser(
     assert (await stage_client.get(url, headers=headers)).json()["is_superuser"] is False
 
 
+def _expect(response: httpx.Response, status: int, what: str) -> None:
+    """The API contract's status code, said in words when it is another one."""
+    assert response.status_code == status, (
+        f"{what} answered {response.status_code}, the API contract says {status}"
+    )
+
+
+async def test_each_item_route_answers_its_documented_status_code(
+    stage_client: httpx.AsyncClient, register: Register, login: Login
+) -> None:
+    await register("alice")
+    headers = await login("alice")
+    created = await stage_client.post(ITEMS_URL, json={"title": "mine"}, headers=headers)
+    _expect(created, 201, "POST /api/v1/items/ (create)")
+    url = f"{ITEMS_URL}{created.json()['id']}"
+    _expect(await stage_client.get(url, headers=headers), 200, "GET /api/v1/items/{id}")
+    _expect(await stage_client.get(ITEMS_URL, headers=headers), 200, "GET /api/v1/items/")
+    patch = await stage_client.patch(url, json={"title": "renamed"}, headers=headers)
+    _expect(patch, 200, "PATCH /api/v1/items/{id}")
+    deleted = await stage_client.delete(url, headers=headers)
+    _expect(deleted, 204, "DELETE /api/v1/items/{id}")
+    assert deleted.content == b"", "a 204 answer has no body"
+    _expect(await stage_client.get(url, headers=headers), 404, "GET of a deleted item")
+    _expect(await stage_client.get(ITEMS_URL), 401, "GET /api/v1/items/ without a token")
+
+
 async def test_someone_elses_item_is_404_and_unchanged(
     stage_client: httpx.AsyncClient, register: Register, login: Login
 ) -> None:
@@ -130,7 +156,7 @@ async def test_someone_elses_item_is_404_and_unchanged(
     await register("bob")
     alice_headers, bob_headers = await login("alice"), await login("bob")
     created = await stage_client.post(ITEMS_URL, json={"title": "mine"}, headers=alice_headers)
-    assert created.status_code == 201
+    _expect(created, 201, "POST /api/v1/items/ (create)")
     url = f"{ITEMS_URL}{created.json()['id']}"
     assert (await stage_client.get(url, headers=bob_headers)).status_code == 404
     patched = await stage_client.patch(url, json={"title": "bob's"}, headers=bob_headers)
@@ -149,7 +175,7 @@ async def test_deleting_a_user_deletes_their_items(
     await stage_client.post(ITEMS_URL, json={"title": "note"}, headers=await login("alice"))
     root_headers = await login("root")
     deleted = await stage_client.delete(f"{USERS_URL}{alice['id']}", headers=root_headers)
-    assert deleted.status_code == 204
+    _expect(deleted, 204, "DELETE /api/v1/users/{id}")
     assert (await stage_client.get(ITEMS_URL, headers=root_headers)).json() == []
 
 
