@@ -169,12 +169,9 @@ class Cache:
         """The cached value, or load() stored for next time. Concurrent callers for one key
         share a single lookup and a single load (no stampede on a cold key)."""
         # A hit, the common case, is one lookup: no task, no extra turn of the event loop.
-        raw = await self.backend.get(key)
-        if raw is not None:
-            try:
-                return model.model_validate_json(raw)
-            except ValidationError:
-                await self.backend.delete(key)  # written by another version: reload it
+        hit = await self._lookup(key, model)
+        if hit is not None:
+            return hit
         # A miss goes through the single flight, which looks again first: another caller's
         # load may have stored the value while this lookup was on its way.
         flight = self._inflight.get(key)
@@ -196,15 +193,22 @@ class Cache:
     async def close(self) -> None:
         await self.backend.close()
 
-    async def _fetch(
-        self, key: str, model: type[Model], load: Callable[[], Awaitable[Model | None]]
-    ) -> Model | None:
+    async def _lookup(self, key: str, model: type[Model]) -> Model | None:
+        """The cached value, if there is one this version of the app can read."""
         raw = await self.backend.get(key)
         if raw is not None:
             try:
                 return model.model_validate_json(raw)
             except ValidationError:
                 await self.backend.delete(key)  # written by another version: reload it
+        return None
+
+    async def _fetch(
+        self, key: str, model: type[Model], load: Callable[[], Awaitable[Model | None]]
+    ) -> Model | None:
+        hit = await self._lookup(key, model)
+        if hit is not None:
+            return hit
         value = await load()
         if value is not None:
             await self.backend.set(key, value.model_dump_json(), self.entry_ttl())
