@@ -30,6 +30,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn_worker import UvicornWorker
 
 from app.config import get_settings
+from app.middleware import send_json
 
 MAX_HEADER_BYTES = 16 * 1024
 MAX_HEADERS = 100
@@ -44,18 +45,7 @@ def _refuse_many_headers(app: Any, max_headers: int) -> Any:
     async def guarded(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and len(scope["headers"]) > max_headers:
             body = json.dumps({"detail": f"More than {max_headers} request headers"}).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 431,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                        (b"connection", b"close"),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            await send_json(send, 431, body, (b"connection", b"close"))
             return
         await app(scope, receive, send)
 
