@@ -95,6 +95,25 @@ def test_sync_refreshes_the_diffs_lessons_show_of_the_edited_file(kit_copy: Path
     assert workshop("build", "--check", cwd=kit_copy).returncode == 0
 
 
+def test_sync_fills_a_new_changes_cell_so_nbval_accepts_it(kit_copy: Path) -> None:
+    """A maintainer adds `lesson.changes(...)` after a rewrite: sync stores its diff and gives
+    the cell an execution count (nbval refuses stored output in a cell it thinks never ran)."""
+    from workshop import changes
+
+    path = kit_copy / "notebooks" / "09_background_tasks.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    shown = [i for i, c in enumerate(notebook.cells) if "lesson.changes(" in c.source]
+    fresh = nbformat.v4.new_code_cell(notebook.cells[shown[0]].source, id="new-diff")
+    notebook.cells.insert(shown[0] + 1, fresh)
+    nbformat.write(notebook, path)
+
+    assert changes.stale_outputs(paths.lessons(kit_copy), fix=True)
+    cell = next(c for c in nbformat.read(path, as_version=4).cells if c.get("id") == "new-diff")
+    assert cell.outputs and cell.outputs[0]["output_type"] == "execute_result"
+    assert isinstance(cell.execution_count, int) and cell.execution_count > 0
+    assert cell.outputs[0]["execution_count"] == cell.execution_count
+
+
 def test_build_check_names_a_stored_diff_that_is_out_of_date(kit_copy: Path) -> None:
     lesson = kit_copy / "notebooks" / "09_background_tasks.ipynb"
     notebook = nbformat.read(lesson, as_version=4)

@@ -134,6 +134,11 @@ def stale_outputs(lessons: list[Lesson], *, fix: bool = False) -> list[str]:
         notebook = nbformat.read(lesson.path, as_version=4)  # type: ignore[no-untyped-call]
         for index, shown in wanted.items():
             cell = notebook.cells[index]
+            if cell.get("execution_count") is None:
+                # nbval treats a cell without a count as never run, and then refuses its
+                # stored output: number a new cell after the code cell before it.
+                counts = [c.get("execution_count") or 0 for c in notebook.cells[:index]]
+                cell["execution_count"] = max(counts, default=0) + 1
             result = _result(shown, cell.get("execution_count"))
             if cell.get("outputs") != [result]:
                 stale.append(f"{lesson.relative} cell #{index}: the diff of {shown.path}")

@@ -1,6 +1,6 @@
 # Written by notebooks/10_migrations.ipynb: edit there, or edit here and run `workshop sync`
-"""Liveness for load balancers: is the database answering, with the schema this code expects,
-and how is the cache?"""
+"""Readiness, for load balancers and orchestrators: is the database answering, with the
+schema this code expects, and how is the cache?"""
 
 import asyncio
 
