@@ -127,6 +127,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.state.settings = settings
     register_error_handlers(app)  # first: its catch-all layer sits inside the ones below
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # CORS outside the body limit: a 413 (and every other answer) carries the CORS headers,
+    # so a browser page can read it instead of seeing a network error.
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.allowed_origins,
@@ -134,7 +137,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_methods=["GET", "POST", "PATCH", "DELETE"],
         allow_headers=["Authorization", "Content-Type"],
     )
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     # Outermost: every layer inside, and the routes, see the client the app trusts.
     app.add_middleware(TrustedProxiesMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     for module in (auth, users, items, notifications):

@@ -81,6 +81,19 @@ async def test_oversized_bodies_are_413(client: httpx.AsyncClient, login: Login)
     assert (await client.get("/api/v1/items/", headers=headers)).json() == []
 
 
+async def test_a_413_carries_the_cors_headers_a_page_needs_to_read_it(
+    client: httpx.AsyncClient,
+) -> None:
+    """CORS sits outside the body limit: an allowed page reads "too large", not a network
+    error; a foreign origin gets the answer without the header (the browser hides it)."""
+    huge = {"email": "a@example.com", "username": "big", "password": "x" * (2 * 1024 * 1024)}
+    for origin, allowed in (("http://localhost:3000", "http://localhost:3000"),
+                            ("https://evil.example", None)):  # fmt: skip
+        response = await client.post("/api/v1/users/", json=huge, headers={"Origin": origin})
+        assert response.status_code == 413
+        assert response.headers.get("access-control-allow-origin") == allowed
+
+
 async def test_invalid_json_is_422(client: httpx.AsyncClient) -> None:
     response = await client.post(
         "/api/v1/users/", content=b"{not json", headers={"Content-Type": "application/json"}
