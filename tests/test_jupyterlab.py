@@ -51,6 +51,10 @@ async def test_run_all_in_jupyterlab_shows_no_error_and_no_stderr(
     saved = json.loads((lab.workspace / "notebooks" / f"{lesson}.ipynb").read_text())
     code = [cell for cell in saved["cells"] if cell["cell_type"] == "code"]
     assert all(cell["execution_count"] for cell in code), "Run All stopped early"
+    # The stage check is stored without output: a result here comes from this run.
+    [check] = [cell for cell in code if "".join(cell["source"]).startswith("lesson.check(")]
+    shown = "".join("".join(output.get("text", "")) for output in check["outputs"])
+    assert f"Stage {lesson[:2]} passed" in shown, shown
 
 
 @on_the_module_loop

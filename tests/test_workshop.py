@@ -176,7 +176,7 @@ def test_open_any_lesson_first_and_rerun_writefile_cells(tmp_path: Path) -> None
         tmp_path,
     )
     workspace = tmp_path / "lesson_03"
-    assert "Stages 00-02 are in place" in outputs[0]
+    assert "stages 00-02 are in place" in outputs[0]
     assert outputs[1] == "users\n"
     assert outputs[3] == "1\n" and outputs[5] == "2\n"
     assert outputs[7] == "True users\n"

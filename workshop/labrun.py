@@ -42,16 +42,31 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-# In the page: wait for the kernel, clear the stored outputs, run everything, save.
-RUN_ALL = """async () => {
+# In the page: find the lesson's own panel (JupyterLab may restore other notebooks from its
+# workspace, and the one in front need not be ours), wait for its kernel, clear the stored
+# outputs, run everything, wait until the kernel is done, save.
+RUN_ALL = """async (path) => {
     const app = window.jupyterapp;
-    const panel = app.shell.currentWidget;
+    let panel = null;
+    for (const widget of app.shell.widgets('main')) {
+        if (widget.context && widget.context.path === path) panel = widget;
+    }
+    if (panel === null) throw new Error(`no open notebook ${path}`);
+    app.shell.activateById(panel.id);
     await panel.context.ready;
     await panel.sessionContext.ready;
+    if (app.shell.currentWidget !== panel) throw new Error(`${path} is not in front`);
     await app.commands.execute('notebook:clear-all-cell-outputs');
     await app.commands.execute('notebook:run-all-cells');
-    await app.commands.execute('docmanager:save');
-    return panel.sessionContext.session.kernel.status;
+    // Save only once the kernel has been idle for a whole second, as a learner waits for the
+    // last [*] to turn into a number.
+    const kernel = panel.sessionContext.session.kernel;
+    for (let idle = 0; idle < 10; ) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        idle = kernel.status === 'idle' ? idle + 1 : 0;
+    }
+    await panel.context.save();
+    return kernel.status;
 }"""
 STDERR_BLOCKS = "[data-mime-type='application/vnd.jupyter.stderr']"
 
@@ -173,13 +188,15 @@ async def run_lesson(
     page = await browser.new_page(viewport={"width": 1280, "height": 900})
     try:
         started = time.monotonic()
-        await page.goto(f"{lab.url}/lab/tree/notebooks/{name}.ipynb?token={lab.token}")
+        # A workspace of its own, reset: only this lesson is open in the page.
+        path = f"notebooks/{name}.ipynb"
+        await page.goto(f"{lab.url}/lab/workspaces/{name}/tree/{path}?reset&token={lab.token}")
         await page.wait_for_function(
             "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
             " && window.jupyterapp.shell.currentWidget.sessionContext",
             timeout=60_000,
         )
-        await asyncio.wait_for(page.evaluate(RUN_ALL), limit)  # seconds
+        await asyncio.wait_for(page.evaluate(RUN_ALL, path), limit)  # seconds
         run = LessonRun(name, time.monotonic() - started)
         run.problems = saved_problems(lab.workspace / "notebooks" / f"{name}.ipynb")
         shown = await page.locator(STDERR_BLOCKS).all_inner_texts()
