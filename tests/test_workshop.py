@@ -123,6 +123,22 @@ def test_check_says_what_is_wrong_and_which_lessons_are_not_started(tmp_path: Pa
     assert "DELETE /api/v1/items/{id} answered 200, the API contract says 204" in checked.stdout
 
 
+@pytest.mark.parametrize(
+    ("message", "said"),
+    [
+        ("assert 200 == 204\n +  where 200 = <Response [200 OK]>.status_code",
+         "expected 204, got 200"),
+        ("AssertionError: DELETE /x answered 200, the API contract says 204\nassert 200 == 204",
+         "DELETE /x answered 200, the API contract says 204"),
+        ("httpx.ConnectError: All connection attempts failed",
+         "httpx.ConnectError: All connection attempts failed"),
+        ("", ""),
+    ],
+)  # fmt: skip
+def test_a_failure_is_said_in_one_line_of_words(message: str, said: str) -> None:
+    assert stages.reason(message) == said
+
+
 def test_every_command_has_a_manual() -> None:
     for command in ("build", "start", "check", "where", "sync"):
         result = workshop(command, "--help")

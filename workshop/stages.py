@@ -118,8 +118,8 @@ def reason(message: str) -> str:
     lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
     if not lines:
         return ""
-    first = lines[0].removeprefix("AssertionError: ").strip()
-    bare = ASSERT_EQUAL.match(lines[0].removeprefix("AssertionError: "))
+    first = lines[0].removeprefix("AssertionError: ")
+    bare = ASSERT_EQUAL.match(first)
     if bare:
         return f"expected {bare.group(2)}, got {bare.group(1)}"
     return first[:200]
