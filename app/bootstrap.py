@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.cache import Cache
 from app.config import Settings
 from app.exceptions import Conflict
-from app.repositories.user_repository import UserRepository
 from app.schemas.user import UserCreate
 from app.services.user_service import UserService
 
@@ -26,7 +25,7 @@ async def ensure_first_superuser(
     data = UserCreate(email=email, username=username, password=password.get_secret_value())
     async with sessionmaker() as session:
         try:
-            await UserService(UserRepository(session), cache).register(data, is_superuser=True)
+            await UserService.for_session(session, cache).register(data, is_superuser=True)
         except Conflict:
             return  # already there (or another worker just created it)
         except DBAPIError as error:

@@ -2,10 +2,8 @@
 """Async database access: the engine, the session factory and the declarative base."""
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import Request
 from sqlalchemy import MetaData, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
@@ -113,17 +111,3 @@ async def ping_database(engine: AsyncEngine) -> None:
             if attempt == 2 or not error.connection_invalidated:
                 raise
 
-
-async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
-    """FastAPI dependency: one session per request, closed when the response is done.
-
-    A session connects only when first used; one that was not (a cache hit) has nothing to
-    close, so the close, which costs a trip through SQLAlchemy's greenlet, is skipped.
-    """
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    session = sessionmaker()
-    try:
-        yield session
-    finally:
-        if session.in_transaction() or session.sync_session.identity_map:
-            await session.close()

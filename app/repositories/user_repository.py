@@ -5,9 +5,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.exceptions import Conflict
 from app.models import Item, User
+
+DUPLICATE = "Email or username already registered"
 
 
 class UserRepository:
@@ -22,7 +26,7 @@ class UserRepository:
         return result.scalar_one_or_none()
 
     async def get_by_username(self, username: str) -> User | None:
-        # The seed calls this method but never defines it.
+        # Case-insensitive, like the unique index on lower(username): "Ann" is taken by "ann".
         result = await self.session.execute(
             select(User).where(func.lower(User.username) == username.lower())
         )
@@ -50,18 +54,24 @@ class UserRepository:
     async def create(self, **fields: Any) -> User:
         user = User(**fields)
         self.session.add(user)
-        await self.session.commit()
+        await self._commit()
         return user
 
     async def update(self, user: User, **fields: Any) -> User:
         for name, value in fields.items():
             setattr(user, name, value)
-        await self.session.commit()
+        await self._commit()
         return user
 
     async def delete(self, user: User) -> None:
         await self.session.delete(user)
         await self.session.commit()
 
-    async def rollback(self) -> None:
-        await self.session.rollback()
+    async def _commit(self) -> None:
+        """Commit; a unique constraint the write broke (a duplicate that raced past the
+        service's check) becomes the domain's Conflict, so no caller sees a database error."""
+        try:
+            await self.session.commit()
+        except IntegrityError as error:
+            await self.session.rollback()
+            raise Conflict(DUPLICATE) from error

@@ -43,7 +43,7 @@ async def register(
 async def list_users(
     actor: CurrentUser, users: UserServiceDep, skip: Skip = 0, limit: Limit = 100
 ) -> list[UserResponse]:
-    """Every account, for superusers only (the seed listed every email to anyone)."""
+    """Every account, for superusers only: the list shows every email address."""
     return [UserResponse.model_validate(u) for u in await users.list(actor, skip=skip, limit=limit)]
 
 

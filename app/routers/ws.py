@@ -8,13 +8,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect, status
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from app.cache import Cache
 from app.config import Settings
 from app.exceptions import InvalidCredentials
 from app.realtime import ROOM_NAME, Broker, event
-from app.repositories.user_repository import UserRepository
+from app.schemas.chat import ChatInput
 from app.schemas.principal import Principal
 from app.services.user_service import UserService
 from app.utils.security import decode_access_token
@@ -22,14 +22,6 @@ from app.utils.security import decode_access_token
 router = APIRouter(tags=["realtime"])
 
 CHAT_PAGE = Path(__file__).resolve().parent.parent / "static" / "chat.html"
-
-
-class ChatInput(BaseModel):
-    """What a client sends: {"text": "..."}."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    text: str = Field(min_length=1, max_length=2000)
 
 
 @router.get("/chat", include_in_schema=False)
@@ -131,7 +123,7 @@ async def _authorize(
         claims = decode_access_token(token, settings.jwt_secret)
         cache: Cache = websocket.app.state.cache
         async with websocket.app.state.sessionmaker() as session:
-            return await UserService(UserRepository(session), cache).get_active(
+            return await UserService.for_session(session, cache).get_active(
                 claims.user_id, claims.generation
             )
     except InvalidCredentials:

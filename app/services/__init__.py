@@ -1,2 +1,15 @@
 # Written by notebooks/04_services.ipynb: edit there, or edit here and run `workshop sync`
-"""Services: the application's rules. They raise domain errors, never HTTP ones."""
+"""Services: the application's rules. They raise domain errors, never HTTP ones.
+
+Every service keeps the same contract:
+
+- `Service.for_session(session, ...)` is the one way the app builds it: the routes'
+  dependencies, the WebSocket route and start-up all call it.
+- Permissions are checked here, in the method that has the data a rule needs (whose item is
+  this? is the actor that user?), so every caller gets them: routes, the WebSocket route,
+  start-up, scripts and tests. A dependency only says who is calling (`CurrentUser`, lesson
+  06); a route may add a gate for an endpoint only superusers may call at all
+  (`CurrentSuperuser`), on top of the service's checks, never instead of them.
+- No database error comes up to here: the repositories turn them into domain errors (a
+  broken unique constraint into `Conflict`).
+"""

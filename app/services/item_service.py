@@ -3,6 +3,8 @@
 
 from collections.abc import Sequence
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from app.cache import Cache, cache_key
 from app.exceptions import NotFound
 from app.models import Item
@@ -15,6 +17,11 @@ class ItemService:
     def __init__(self, items: ItemRepository, cache: Cache) -> None:
         self.items = items
         self.cache = cache
+
+    @classmethod
+    def for_session(cls, session: AsyncSession, cache: Cache) -> "ItemService":
+        """The one way the app builds this service."""
+        return cls(ItemRepository(session), cache)
 
     async def create(self, actor: Principal, data: ItemCreate) -> Item:
         return await self.items.create(owner_id=actor.id, **data.model_dump())

@@ -3,11 +3,10 @@
 
 from collections.abc import Sequence
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cache import Cache, cache_key
 from app.exceptions import (
-    Conflict,
     EmailAlreadyRegistered,
     InvalidCredentials,
     NotFound,
@@ -26,11 +25,15 @@ class UserService:
         self.users = users
         self.cache = cache
 
+    @classmethod
+    def for_session(cls, session: AsyncSession, cache: Cache) -> "UserService":
+        """The one way the app builds this service: routes, the WebSocket route, start-up."""
+        return cls(UserRepository(session), cache)
+
     async def register(self, data: UserCreate, *, is_superuser: bool = False) -> User:
         await self._ensure_available(email=data.email, username=data.username)
         hashed = await hash_password(data.password)
-        return await self._save(
-            None,
+        return await self.users.create(
             email=data.email,
             username=data.username,
             hashed_password=hashed,
@@ -97,7 +100,7 @@ class UserService:
         if "hashed_password" in changes or (changes.get("is_active") is False and user.is_active):
             # Every token issued so far stops working (the caller logs in again).
             changes["token_generation"] = user.token_generation + 1
-        updated = await self._save(user, **changes)
+        updated = await self.users.update(user, **changes)
         await self.cache.invalidate(cache_key("user", user_id), cache_key("principal", user_id))
         return updated
 
@@ -139,18 +142,8 @@ class UserService:
             if owner is not None and owner is not current:
                 raise UsernameAlreadyTaken
 
-    async def _save(self, user: User | None, **fields: object) -> User:
-        """Create or update; a duplicate that raced past the pre-check becomes a Conflict."""
-        try:
-            if user is None:
-                return await self.users.create(**fields)
-            return await self.users.update(user, **fields)
-        except IntegrityError as error:
-            await self.users.rollback()
-            raise Conflict("Email or username already registered") from error
-
 
 def _check_may_manage(actor: Principal, user_id: int) -> None:
-    # The seed's GET /users/{id} was public: anyone could read anyone's email.
+    # Yourself, or anyone if you are a superuser: an account shows its email.
     if actor.id != user_id and not actor.is_superuser:
         raise PermissionDenied

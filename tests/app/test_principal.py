@@ -214,13 +214,15 @@ def test_every_dependency_runs_on_the_event_loop() -> None:
     most of the time. Every dependency the app declares is `async def`."""
     import inspect
 
-    from app import database, dependencies
+    from app import dependencies
 
     functions = [
         value
         for name, value in vars(dependencies).items()
-        if name.startswith("get_") and inspect.isfunction(value) and value is not database.get_db
+        if name.startswith("get_")
+        and inspect.isfunction(value)
+        and value is not dependencies.get_db
     ]
     assert len(functions) >= 7
     assert all(inspect.iscoroutinefunction(f) for f in functions), functions
-    assert inspect.isasyncgenfunction(database.get_db)
+    assert inspect.isasyncgenfunction(dependencies.get_db)
