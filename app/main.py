@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -26,7 +27,10 @@ from app.services.notifications import create_mailer
 from app.utils.security import configure_hashing
 
 API_PREFIX = "/api/v1"
-VERSION = "1.0.0"
+try:  # one version number: the package's, from pyproject.toml
+    VERSION = version("fastapi-notebook-kit")
+except PackageNotFoundError:  # app/ copied somewhere the kit is not installed
+    VERSION = "0+unknown"
 
 logger = logging.getLogger(__name__)
 

@@ -35,6 +35,14 @@ async def test_health_is_503_when_the_database_is_gone(settings: Settings) -> No
     assert response.json() == {"status": "unhealthy", "database": "unavailable", "cache": "memory"}
 
 
+async def test_the_api_reports_the_package_version(client: httpx.AsyncClient) -> None:
+    """One version number: the OpenAPI description shows the installed package's."""
+    from importlib.metadata import version
+
+    info = (await client.get("/openapi.json")).json()["info"]
+    assert info["version"] == version("fastapi-notebook-kit")
+
+
 async def test_docs_are_served_without_a_cdn(client: httpx.AsyncClient) -> None:
     for page in ("/docs", "/redoc"):
         html = (await client.get(page)).text
