@@ -110,4 +110,3 @@ async def ping_database(engine: AsyncEngine) -> None:
         except DBAPIError as error:
             if attempt == 2 or not error.connection_invalidated:
                 raise
-
