@@ -125,6 +125,22 @@ def test_a_changed_diagram_is_reported_stale(tmp_path: Path) -> None:
     ]
 
 
+def test_a_diagrams_alt_text_names_the_section_it_sits_in(tmp_path: Path) -> None:
+    """The alt text is the heading above the diagram (in its cell, or the cells before), not
+    a heading that comes after it."""
+    shutil.copytree(KIT / "notebooks", tmp_path / "notebooks")
+    lesson = next(p for p in paths.lessons(tmp_path) if p.number == 10)
+    text = lesson.path.read_text()
+    wrong = "Diagram: The seed's alembic init, on an async app"
+    lesson.path.write_text(
+        text.replace("Diagram: Why migrations: create_all never changes a table", wrong, 1)
+    )
+    assert diagrams.problems(tmp_path) == [
+        "notebooks/10_migrations.ipynb, cell 4, diagram 1: its alt text is "
+        f"{wrong!r}, not 'Diagram: Why migrations: create_all never changes a table'"
+    ]
+
+
 CHECK_TAG = "nbval-check-output"
 
 

@@ -40,7 +40,7 @@ MERMAID_CONFIG = {
     "sequence": {"useMaxWidth": True},
 }
 BLOCK = re.compile(
-    r"(?:!\[[^\]]*\]\((?P<image>[^)]+\.svg)\)\n\n<details><summary>[^<]*</summary>\n\n)?"
+    r"(?:!\[(?P<alt>[^\]]*)\]\((?P<image>[^)]+\.svg)\)\n\n<details><summary>[^<]*</summary>\n\n)?"
     r"```mermaid\n(?P<source>.*?)```(?:\n\n</details>)?",
     re.S,
 )
@@ -55,6 +55,8 @@ class Diagram:
     number: int  # 1, 2... within the lesson
     source: str
     image: str | None  # the relative path the cell shows, if any
+    alt: str | None  # the image's alt text, if it shows one
+    expected_alt: str  # "Diagram: " and the heading the diagram sits under
 
     @property
     def expected_image(self) -> str:
@@ -69,11 +71,25 @@ class Diagram:
 def diagrams(lesson: Lesson) -> list[Diagram]:
     found: list[Diagram] = []
     notebook = json.loads(lesson.path.read_text())
+    section = ""  # the last heading of the markdown cells above: where a diagram sits
     for index, cell in enumerate(notebook["cells"]):
         if cell["cell_type"] != "markdown":
             continue
-        for match in BLOCK.finditer("".join(cell["source"])):
-            found.append(Diagram(lesson, index, len(found) + 1, match["source"], match["image"]))
+        source = "".join(cell["source"])
+        for match in BLOCK.finditer(source):
+            above = _heading(source[: match.start()]) or section
+            alt = alt_text(above) if above else ""
+            diagram = Diagram(
+                lesson,
+                index,
+                len(found) + 1,
+                match["source"],
+                match["image"],
+                match["alt"],
+                alt or alt_text(source),
+            )
+            found.append(diagram)
+        section = _heading(source) or section
     return found
 
 
@@ -86,6 +102,10 @@ def problems(root: Path) -> list[str]:
             svg = lesson.path.parent / diagram.expected_image
             if diagram.image != diagram.expected_image:
                 found.append(f"{where}: shows {diagram.image}, not {diagram.expected_image}")
+            elif diagram.alt != diagram.expected_alt:
+                found.append(
+                    f"{where}: its alt text is {diagram.alt!r}, not {diagram.expected_alt!r}"
+                )
             elif not svg.is_file():
                 found.append(f"{where}: {diagram.expected_image} is missing")
             else:
@@ -103,8 +123,15 @@ def with_image(diagram: Diagram, alt: str) -> str:
     )
 
 
-def alt_text(cell_source: str) -> str:
-    heading = next((ln for ln in cell_source.splitlines() if ln.startswith("#")), "")
+def _heading(text: str, last: bool = True) -> str:
+    headings = [line for line in text.splitlines() if line.startswith("#")]
+    return (headings[-1] if last else headings[0]) if headings else ""
+
+
+def alt_text(text: str) -> str:
+    """ "Diagram: " and the last heading in `text` (the markdown above a diagram), or its
+    first heading (a cell whose diagram comes before any heading, in a lesson without one)."""
+    heading = _heading(text) or _heading(text, last=False)
     title = heading.lstrip("#").strip().replace("`", "").replace("[", "").replace("]", "")
     return f"Diagram: {title}" if title else "Diagram"
 
@@ -159,10 +186,10 @@ def _point_cells_at_images(notebook: nbformat.NotebookNode, found: list[Diagram]
     for index in sorted({diagram.cell for diagram in found}):
         cell = notebook.cells[index]
         pending = iter([diagram for diagram in found if diagram.cell == index])
-        alt = alt_text(cell.source)
         parts, end = [], 0
         for match in BLOCK.finditer(cell.source):
-            parts += [cell.source[end : match.start()], with_image(next(pending), alt)]
+            diagram = next(pending)
+            parts += [cell.source[end : match.start()], with_image(diagram, diagram.expected_alt)]
             end = match.end()
         cell.source = "".join([*parts, cell.source[end:]])
 
