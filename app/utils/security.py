@@ -18,8 +18,8 @@ from app.exceptions import InvalidCredentials
 ALGORITHM = "HS256"
 TOKEN_TYPE = "access"  # noqa: S105 (a claim value, not a secret)
 
-# Argon2id with OWASP's minimum (19 MiB, 2 passes, 1 lane). passlib's bcrypt backend
-# breaks with bcrypt 5, which is why the seed's CryptContext(schemes=["bcrypt"]) fails.
+# Argon2id with OWASP's minimum (19 MiB, 2 passes, 1 lane). Not bcrypt: passlib's bcrypt
+# backend breaks with bcrypt 5, so CryptContext(schemes=["bcrypt"]) fails at the first hash.
 pwd_context = CryptContext(
     schemes=["argon2"],
     deprecated="auto",
