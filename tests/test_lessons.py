@@ -183,3 +183,17 @@ def test_stored_outputs_say_what_a_learner_sees_not_the_harness(tmp_path: Path) 
         for cell in code:
             if cell.source.strip().startswith("lesson.check("):
                 assert not cell.outputs, f"{lesson.path.name}: the check cell stores a result"
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.path.stem)
+def test_stored_execution_counts_run_in_order_like_a_learners_run(lesson: Lesson) -> None:
+    """A lesson read on GitHub shows In [1], In [2]... as if one learner ran it top to bottom
+    (a split or inserted cell must not leave In [7] after In [8])."""
+    notebook = nbformat.read(lesson.path, as_version=4)  # type: ignore[no-untyped-call]
+    counts = [c.get("execution_count") for c in notebook.cells if c.cell_type == "code"]
+    numbered = [count for count in counts if count is not None]
+    assert numbered == list(range(1, len(numbered) + 1))
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "execute_result":
+                assert output["execution_count"] == cell["execution_count"]
