@@ -11,7 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
 import pytest
@@ -102,6 +102,19 @@ def test_every_exercise_has_its_outcome_tests() -> None:
     for exercise in CATALOG:
         assert exercise.checks >= 3 and exercise.points >= exercise.checks, exercise
         assert exercise.files and all(count for _, count in exercise.stubs), exercise
+
+
+def test_check_files_are_parsed_one_at_a_time() -> None:
+    """Graders read check files from several threads, and CPython 3.11's ast module is not
+    thread-safe (a parse can fail with "AST constructor recursion depth mismatch" when another
+    thread parses meanwhile; seen under load in CI): `read_checks` parses under one lock."""
+    check_file = KIT_ROOT / "tests" / "exercises" / "checks_04_services.py"
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        with exercises._PARSING:
+            pending = pool.submit(exercises.read_checks, check_file)
+            done, _ = wait([pending], timeout=0.5)
+            assert not done, "read_checks parsed while another parse held the lock"
+        assert [c.exercise for c in pending.result(timeout=30)][:1] == ["04.1"]
 
 
 def test_exercises_in_one_notebook_write_different_files() -> None:

@@ -17,6 +17,7 @@ import copy
 import difflib
 import json
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,9 +118,17 @@ def _title(cells: list[dict[str, Any]], wanted: str) -> str:
 # ---------------------------------------------------------------- checks
 
 
+# CPython 3.11's ast module keeps its recursion counter in state shared by every thread: two
+# threads parsing at once can fail with "SystemError: AST constructor recursion depth
+# mismatch" (seen when graders' threads read check files together). One parse at a time.
+_PARSING = threading.Lock()
+
+
 def read_checks(check_file: Path) -> list[Check]:
     """Every test in a check file with its exercise marker, in file order."""
-    tree = ast.parse(check_file.read_text(encoding="utf-8"), filename=str(check_file))
+    source = check_file.read_text(encoding="utf-8")
+    with _PARSING:
+        tree = ast.parse(source, filename=str(check_file))
     checks = []
     for node in tree.body:
         if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
