@@ -198,3 +198,17 @@ def test_open_any_lesson_first_and_rerun_writefile_cells(tmp_path: Path) -> None
     assert outputs[7] == "True users\n"
     for relative, content in build.replay(LESSONS, 2).items():
         assert (workspace / relative).read_text() == content
+
+
+def test_lessons_and_commands_start_without_importing_nbformat() -> None:
+    """nbformat imports jsonschema, whose format checkers take about 2 s to import: every
+    lesson's first cell and every `workshop` command paid it. Only the commands that write
+    notebooks import it, when they do."""
+    script = (
+        "import sys\nimport workshop.lesson, workshop.__main__, workshop.exercise\n"
+        "print(sorted(m for m in ('nbformat', 'jsonschema') if m in sys.modules))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=KIT
+    )
+    assert run.stdout.strip() == "[]"

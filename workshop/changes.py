@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 from workshop import build, paths
 from workshop.notebooks import HEADER, Lesson, cell_source, read_cells, writefile_cells
 
@@ -116,6 +114,8 @@ def expected_outputs(lessons: list[Lesson], lesson: Lesson) -> dict[int, Changes
 
 
 def _result(shown: Changes, execution_count: Any) -> Any:
+    import nbformat  # here, not at the top: importing it takes ~2 s, and lessons never need it
+
     return nbformat.v4.new_output(  # type: ignore[no-untyped-call]
         "execute_result",
         data={"text/html": shown._repr_html_(), "text/plain": repr(shown)},
@@ -126,6 +126,8 @@ def _result(shown: Changes, execution_count: Any) -> Any:
 def stale_outputs(lessons: list[Lesson], *, fix: bool = False) -> list[str]:
     """The `lesson.changes(...)` cells whose stored diff no longer matches the lessons (an
     edit to a file they show, by hand or by `workshop sync`); with fix, store the right one."""
+    import nbformat
+
     stale = []
     for lesson in lessons:
         wanted = expected_outputs(lessons, lesson)

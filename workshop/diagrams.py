@@ -25,11 +25,13 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-
-import nbformat
+from typing import TYPE_CHECKING
 
 from workshop import paths
 from workshop.notebooks import Lesson
+
+if TYPE_CHECKING:
+    import nbformat
 
 FIGURES = "figures"  # beside the lessons: notebooks/figures/
 # Changing how diagrams are drawn (this config) makes every image stale on purpose.
@@ -138,6 +140,8 @@ def alt_text(text: str) -> str:
 
 def render(root: Path, mmdc: str, chromium: str) -> list[str]:
     """Rewrite the diagram cells to show their images, and draw the missing or stale ones."""
+    import nbformat  # here: importing it takes ~2 s, and `--check` never needs it
+
     written = []
     with tempfile.TemporaryDirectory(prefix="kit-mermaid-") as scratch:
         work = Path(scratch)
@@ -182,7 +186,7 @@ def _draw(diagram: Diagram, svg: Path, work: Path, mmdc: str) -> None:
     svg.write_text(stamp + output.read_text().strip() + "\n")
 
 
-def _point_cells_at_images(notebook: nbformat.NotebookNode, found: list[Diagram]) -> None:
+def _point_cells_at_images(notebook: "nbformat.NotebookNode", found: list[Diagram]) -> None:
     for index in sorted({diagram.cell for diagram in found}):
         cell = notebook.cells[index]
         pending = iter([diagram for diagram in found if diagram.cell == index])

@@ -10,8 +10,6 @@ import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-
 from workshop.build import replay, writes
 from workshop.notebooks import Lesson, WriteFile, cell_body, file_content
 
@@ -135,6 +133,8 @@ def _stale_cells(before: str, after: str, earlier: list[WriteFile]) -> list[str]
 
 
 def _rewrite_cells(notebook: Path, bodies: dict[int, str]) -> None:
+    import nbformat  # here: importing it takes ~2 s (jsonschema's format checkers)
+
     nb = nbformat.read(notebook, as_version=4)  # type: ignore[no-untyped-call]
     for index, body in bodies.items():
         cell = nb.cells[index]
