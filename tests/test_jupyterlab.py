@@ -1,9 +1,10 @@
 """Lessons run in JupyterLab, in headless Chromium, as a learner runs them: no error, no stderr.
 
 nbval (a bare kernel) does not see what JupyterLab shows: a log line on stderr is a red block
-under a cell. Lesson 06 rewrites files an earlier lesson wrote (app/main.py...) and imports
-them again; lesson 08 starts a server in the notebook's event loop. `python -m workshop.labrun`
-runs every lesson the same way and saves screenshots.
+under a cell. Lesson 08 has both kinds of cell that can go wrong there: it rewrites files an
+earlier lesson wrote (app/main.py) and imports them again, and it starts a server in the
+notebook's event loop. `python -m workshop.labrun` runs every lesson the same way and saves
+screenshots, for review.
 """
 
 import json
@@ -15,7 +16,7 @@ import pytest_asyncio
 
 from workshop import labrun
 
-LESSONS = ["06_auth", "08_websockets"]
+LESSONS = ["08_websockets"]
 # One JupyterLab and one browser for the module: they live on the module's event loop.
 on_the_module_loop = pytest.mark.asyncio(loop_scope="module")
 
