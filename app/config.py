@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Environment = Literal["local", "test", "production"]
@@ -49,7 +49,8 @@ class Settings(BaseSettings):
 
     allowed_origins: Annotated[list[str], NoDecode] = ["http://localhost:3000"]
     cors_allow_credentials: bool = True
-    docs_enabled: bool | None = None
+    # Interactive docs (/docs, /redoc, /openapi.json); unset: on, except in production.
+    docs_enabled: bool = Field(default=None, validate_default=True)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
     first_superuser_email: str | None = None
@@ -96,6 +97,15 @@ class Settings(BaseSettings):
     ws_max_sockets_per_user: int = Field(default=5, ge=1)
     ws_messages_per_second: float = Field(default=5.0, gt=0)
 
+    @field_validator("docs_enabled", mode="before")
+    @classmethod
+    def _docs_by_environment(cls, value: object, info: ValidationInfo) -> object:
+        """Unset, the docs are on while developing and off in production (an open map of
+        the API); DOCS_ENABLED=true or false decides in any environment."""
+        if value is None:
+            return info.data.get("environment") != "production"
+        return value
+
     @field_validator("allowed_origins", "forwarded_allow_ips", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
@@ -117,13 +127,6 @@ class Settings(BaseSettings):
                 else secrets.token_urlsafe(48)
             )
         return self
-
-    @property
-    def docs_on(self) -> bool:
-        """Interactive docs: on while developing, off in production unless asked for."""
-        if self.docs_enabled is not None:
-            return self.docs_enabled
-        return self.environment != "production"
 
     @property
     def jwt_secret(self) -> str:

@@ -117,7 +117,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app: FastAPI
-    if settings.docs_on:
+    if settings.docs_enabled:
         # Swagger UI and ReDoc served from the installed package: no CDN, works offline.
         app = FastAPIOffline(title=settings.app_name, version=VERSION, lifespan=lifespan)
     else:

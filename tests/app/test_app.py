@@ -3,6 +3,7 @@
 import asyncio
 import os
 import re
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -54,7 +55,13 @@ async def test_docs_are_served_without_a_cdn(client: httpx.AsyncClient) -> None:
 
 
 async def test_production_hides_docs(settings: Settings) -> None:
-    prod = settings.model_copy(update={"environment": "production", "secret_key": None})
+    # Built, not model_copy'd: a copy skips validation, which is where the default is decided.
+    prod = Settings(
+        environment="production",
+        secret_key=secrets.token_urlsafe(48),
+        database_url=settings.database_url,
+        redis_url=None,
+    )
     async with AppClient(create_app(prod), lifespan=False) as client:
         for page in ("/docs", "/redoc", "/openapi.json"):
             assert (await client.get(page)).status_code == 404

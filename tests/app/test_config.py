@@ -25,7 +25,7 @@ def test_local_defaults_need_no_configuration() -> None:
     settings = Settings()
     assert settings.environment == "local"
     assert settings.database_url == "sqlite+aiosqlite:///./app.db"
-    assert settings.docs_on is True
+    assert settings.docs_enabled is True
     assert len(settings.jwt_secret) >= 32
 
 
@@ -70,8 +70,8 @@ def test_production_accepts_safe_settings(tmp_path: Path) -> None:
     settings = Settings(
         environment="production", secret_key=GOOD_KEY, allowed_origins=["https://app.example"]
     )
-    assert settings.docs_on is False
-    assert Settings(environment="production", secret_key=GOOD_KEY, docs_enabled=True).docs_on
+    assert settings.docs_enabled is False
+    assert Settings(environment="production", secret_key=GOOD_KEY, docs_enabled=True).docs_enabled
     assert not (tmp_path / ".secret_key").exists()
 
 

@@ -22,7 +22,7 @@ def test_defaults_need_no_configuration() -> None:
     settings = Settings()
     assert settings.environment == "local"
     assert settings.database_url == "sqlite+aiosqlite:///./app.db"
-    assert settings.docs_on is True
+    assert settings.docs_enabled is True
 
 
 def test_local_secret_is_generated_once(tmp_path: Path) -> None:
@@ -63,8 +63,9 @@ def test_production_hides_docs_unless_asked() -> None:
     from app.config import Settings
 
     key = "k" * 48
-    assert Settings(environment="production", secret_key=key).docs_on is False
-    assert Settings(environment="production", secret_key=key, docs_enabled=True).docs_on is True
+    assert Settings(environment="production", secret_key=key).docs_enabled is False
+    forced = Settings(environment="production", secret_key=key, docs_enabled=True)
+    assert forced.docs_enabled is True
 
 
 def test_keyword_arguments_beat_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
