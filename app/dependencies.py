@@ -20,6 +20,7 @@ from app.config import Settings
 from app.exceptions import PermissionDenied
 from app.rate_limit import LoginRateLimiter
 from app.schemas.principal import Principal
+from app.services.auth_service import AuthService
 from app.services.item_service import ItemService
 from app.services.notifications import Mailer
 from app.services.user_service import UserService
@@ -81,6 +82,15 @@ async def get_item_service(connection: HTTPConnection, session: SessionDep) -> I
 
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
 ItemServiceDep = Annotated[ItemService, Depends(get_item_service)]
+
+
+async def get_auth_service(
+    connection: HTTPConnection, users: UserServiceDep, limiter: LoginLimiterDep
+) -> AuthService:
+    return AuthService(users, limiter, connection.app.state.settings)
+
+
+AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 
 
 async def get_current_user(

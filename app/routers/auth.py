@@ -5,39 +5,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 
-from app.dependencies import LoginLimiterDep, SettingsDep, UserServiceDep
-from app.exceptions import InvalidCredentials
+from app.dependencies import AuthServiceDep
 from app.schemas.auth import LoginForm, Token
 from app.schemas.common import error_responses
-from app.utils.security import create_access_token
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
 @router.post("/token", responses=error_responses(401, 429))
 async def login(
-    form: Annotated[LoginForm, Form()],
-    request: Request,
-    users: UserServiceDep,
-    limiter: LoginLimiterDep,
-    settings: SettingsDep,
+    form: Annotated[LoginForm, Form()], request: Request, auth: AuthServiceDep
 ) -> Token:
     """OAuth2 password flow: `username` may be the username or the email."""
     # The client as the app sees it: the TCP peer, or what a trusted proxy says it is
     # (FORWARDED_ALLOW_IPS); a header anyone can send moves no budget.
     client_ip = request.client.host if request.client else "unknown"
-    # Budgets key on the account itself: its username and its email share one.
-    account = await users.account_id(form.username)
-    await limiter.check(account, form.username, client_ip)
-    try:
-        user = await users.authenticate(form.username, form.password)
-    except InvalidCredentials:
-        await limiter.record_failure(account, form.username, client_ip)
-        raise InvalidCredentials("Incorrect username or password") from None
-    token = create_access_token(
-        user.id,
-        settings.jwt_secret,
-        settings.access_token_expire_minutes,
-        generation=user.token_generation,
-    )
-    return Token(access_token=token)
+    return await auth.login(form.username, form.password, client_ip)

@@ -3,8 +3,9 @@
 
 Every service keeps the same contract:
 
-- `Service.for_session(session, ...)` is the one way the app builds it: the routes'
-  dependencies, the WebSocket route and start-up all call it.
+- Each is built one way: a service on a database session by `Service.for_session(session,
+  ...)`, which the routes' dependencies, the WebSocket route and start-up all call; the login
+  service (lesson 06) by its dependency, from the user service and the limiter.
 - Permissions are checked here, in the method that has the data a rule needs (whose item is
   this? is the actor that user?), so every caller gets them: routes, the WebSocket route,
   start-up, scripts and tests. A dependency only says who is calling (`CurrentUser`, lesson
