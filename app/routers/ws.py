@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from app.cache import Cache
 from app.config import Settings
+from app.dependencies import CacheDep, SettingsDep
 from app.exceptions import InvalidCredentials
 from app.realtime import ROOM_NAME, Broker, event
 from app.schemas.chat import ChatInput
@@ -32,12 +33,16 @@ async def chat_page() -> HTMLResponse:
 
 @router.websocket("/ws/{room}")
 async def chat(
-    websocket: WebSocket, room: str, token: Annotated[str | None, Query()] = None
+    websocket: WebSocket,
+    room: str,
+    settings: SettingsDep,
+    cache: CacheDep,
+    token: Annotated[str | None, Query()] = None,
 ) -> None:
-    """Browsers cannot set headers on a WebSocket, so the token comes in the query string."""
-    settings: Settings = websocket.app.state.settings
+    """Browsers cannot set headers on a WebSocket, so the token comes in the query string.
+    The settings and the cache come from the same dependencies as the HTTP routes'."""
     broker: Broker = websocket.app.state.broker
-    user = await _authorize(websocket, room, token, settings)
+    user = await _authorize(websocket, room, token, settings, cache)
     if user is None:
         # Closing before accept() refuses the handshake: the client gets HTTP 403.
         await websocket.close(code=status.WS_1008_POLICY_VIOLATION)
@@ -114,14 +119,13 @@ class MessageRate:
 
 
 async def _authorize(
-    websocket: WebSocket, room: str, token: str | None, settings: Settings
+    websocket: WebSocket, room: str, token: str | None, settings: Settings, cache: Cache
 ) -> Principal | None:
     """Who the token names (active, token not revoked), if the room and the origin are allowed."""
     if not ROOM_NAME.fullmatch(room) or not _origin_allowed(websocket, settings) or not token:
         return None
     try:
         claims = decode_access_token(token, settings.jwt_secret)
-        cache: Cache = websocket.app.state.cache
         async with websocket.app.state.sessionmaker() as session:
             return await UserService.for_session(session, cache).get_active(
                 claims.user_id, claims.generation
