@@ -28,6 +28,7 @@ from typing import Any
 from workshop import grading_engine as engine
 from workshop.grading_job import RESULT_PREFIX
 from workshop.grading_sandbox import UID_BLOCK, Limits, Sandbox, clean_env, cpu_seconds, reap
+from workshop.grading_zygote import ForkedJob, Zygote, ZygoteError
 from workshop.notebooks import WRITEFILE, cell_source
 
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
@@ -210,6 +211,8 @@ class Grading:
     jobs: int
     notes: dict[str, list[str]] = field(default_factory=dict)  # learner -> problems found
     stages: dict[str, list["StageSignal"]] = field(default_factory=dict)  # learner -> signal
+    forked: int = 0  # jobs the fork server started (the others were exec'd)
+    fork_server: str = ""  # why it was not used, or stopped being used
 
 
 @dataclass
@@ -298,6 +301,8 @@ POLL = 3.0
 IDLE = 0.2
 # How many waiting jobs may sit beside the `jobs` running ones (each holds a job uid).
 WAITING_PER_JOB = 3
+# Fork jobs from a fork server as root (False: every job exec'd through the trampoline).
+FORK_SERVER = True
 
 
 class Runner:
@@ -310,7 +315,19 @@ class Runner:
         self.staging = Path(tempfile.mkdtemp(prefix="kit-grading-"))
         os.chmod(self.staging, 0o711)  # noqa: S103 - jobs enter their own folder, list nothing
         limits = Limits(cpu_seconds=int(timeout * 2 + 60))
+        # As root, jobs are forked from a fork server with pytest and the app's libraries
+        # imported (workshop/grading_zygote.py); it preloads while the sandbox probes.
+        launching = Zygote.launch() if FORK_SERVER and os.geteuid() == 0 else None
         self.sandbox = Sandbox([*hide, self.staging], keep=[self.kit], limits=limits)
+        self.zygote: Zygote | None = None
+        self.fork_server = "off" if launching is None else ""  # why it is not used
+        if not self.sandbox.as_root:
+            self.fork_server = "not root: jobs are started by exec (reaped by their marker)"
+            if launching is not None:
+                launching.cancel()
+        elif launching is not None:
+            self.zygote, self.fork_server = launching.ready()
+        self._forked = 0  # by fork servers gone
         self.cores = threading.BoundedSemaphore(jobs)
         self.threads = min(jobs * (1 + WAITING_PER_JOB), UID_BLOCK)  # one uid per thread
         self.slots: queue.Queue[int] = queue.Queue()
@@ -318,9 +335,34 @@ class Runner:
             self.slots.put(slot)
         self.counter = 0
 
+    @property
+    def forked(self) -> int:
+        """How many jobs were forked from a fork server."""
+        return self._forked + (self.zygote.forked if self.zygote is not None else 0)
+
     def close(self) -> None:
+        if self.zygote is not None:
+            self._forked += self.zygote.forked
+            self.zygote.close()
+            self.zygote = None
         shutil.rmtree(self.staging, ignore_errors=True)
         self.sandbox.close()
+
+    def _start(self, slot: int, work: Path, arguments: list[str], env: dict[str, str]
+               ) -> "subprocess.Popen[bytes] | ForkedJob":  # fmt: skip
+        """The job forked from the fork server, or else exec'd through the trampoline."""
+        zygote = self.zygote
+        if zygote is not None:
+            try:
+                return zygote.spawn(self.sandbox.spec(slot, work), [str(self.kit), *arguments],
+                                    env)  # fmt: skip
+            except ZygoteError as error:  # it died: every job from now on by exec
+                self.fork_server = str(error)
+                self.zygote = None
+                self._forked += zygote.forked
+                zygote.close()
+        command = [sys.executable, "-m", "workshop.grading_job", str(self.kit), *arguments]
+        return self.sandbox.popen(slot, work, command, env)
 
     def run(self, inputs: dict[str, bytes], arguments: list[str]) -> tuple[str, dict[str, Any]]:
         """("ok" | "timed out" | "crashed: ...", result) of one job."""
@@ -344,12 +386,11 @@ class Runner:
                 os.chown(path, uid, uid)
         os.chmod(work, 0o700)
         env = clean_env(work / "home", marker)
-        command = [sys.executable, "-m", "workshop.grading_job", str(self.kit), *arguments]
-        process = None
+        process: subprocess.Popen[bytes] | ForkedJob | None = None
         self.cores.acquire()
         on_a_core = True
         try:
-            process = self.sandbox.popen(slot, work, command, env)
+            process = self._start(slot, work, arguments, env)
             limit = self.timeout * 1.5 + 30  # the checks' own limit, plus building the copy
             deadline = time.monotonic() + limit
             used = 0.0
@@ -378,6 +419,8 @@ class Runner:
             if on_a_core:
                 self.cores.release()
             reap(process, uid, marker)
+            if isinstance(process, ForkedJob):
+                process.close()
             shutil.rmtree(work, ignore_errors=True)
 
 
@@ -463,7 +506,8 @@ def grade(
     order = {e.id: i for i, e in enumerate(exercises)}
     results.sort(key=lambda g: (g.learner, order[g.exercise]))
     grading = Grading(exercises, [s.learner for s in read], results,
-                      time.monotonic() - started, isolation, jobs, notes, signals)  # fmt: skip
+                      time.monotonic() - started, isolation, jobs, notes, signals,
+                      runner.forked, runner.fork_server)  # fmt: skip
     from workshop import grading_report
 
     grading_report.write_all(grading, out)
