@@ -312,6 +312,7 @@ class Runner:
     def __init__(self, kit: Path, hide: list[Path], jobs: int, timeout: float) -> None:
         self.kit = kit.resolve()
         self.timeout = timeout
+        self.limit = timeout * 1.5 + 30  # a whole job: the checks' own limit, building the copy
         self.staging = Path(tempfile.mkdtemp(prefix="kit-grading-"))
         os.chmod(self.staging, 0o711)  # noqa: S103 - jobs enter their own folder, list nothing
         limits = Limits(cpu_seconds=int(timeout * 2 + 60))
@@ -391,8 +392,7 @@ class Runner:
         on_a_core = True
         try:
             process = self._start(slot, work, arguments, env)
-            limit = self.timeout * 1.5 + 30  # the checks' own limit, plus building the copy
-            deadline = time.monotonic() + limit
+            deadline = time.monotonic() + self.limit
             used = 0.0
             while True:
                 try:
@@ -523,8 +523,8 @@ def grade_one(runner: Runner, job: Job) -> Graded:
     status, data = runner.run(inputs, ["exercise", job.exercise.id, str(runner.timeout)])
     seconds = time.monotonic() - started
     if status == "timed out":
-        limit = runner.timeout * 1.5 + 30
-        data = {"status": "timed out", "detail": f"the whole job was stopped after {limit:g} s"}
+        data = {"status": "timed out",
+                "detail": f"the whole job was stopped after {runner.limit:g} s"}  # fmt: skip
     elif status != "ok":
         data = {"status": "does not run", "detail": f"could not be graded ({status})"}
     graded = outcome_from(job, data, seconds)

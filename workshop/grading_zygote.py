@@ -36,6 +36,7 @@ import importlib
 import json
 import os
 import selectors
+import signal
 import socket
 import struct
 import subprocess
@@ -58,6 +59,7 @@ ERROR = b"ERROR "
 INT = struct.Struct("i")
 MAX_MESSAGE = 1 << 20
 PR_SET_DUMPABLE = 4
+PR_SET_CHILD_SUBREAPER = 36
 # Distinctive HOME and TMPDIR for the zygote: a preloaded module holding one of them has read
 # the environment at import, which a job would then inherit (see _env_copies).
 SENTINEL = "/nonexistent/kit-grading-zygote"
@@ -91,6 +93,7 @@ PRELOAD = (
     "starlette.types",
     "pydantic",
     "pydantic.json_schema",
+    "pydantic.v1",
     "pydantic_settings",
     "email_validator",
     "python_multipart",
@@ -105,11 +108,14 @@ PRELOAD = (
     "aiosqlite",
     "asyncpg",
     "httpx",
+    "httpcore",
+    "certifi",
     "anyio",
     "anyio._backends._asyncio",
     "h11",
     "jose",
     "jose.jwt",
+    "cryptography.hazmat.backends.openssl",
     "passlib.context",
     "passlib.handlers.argon2",
     "passlib.handlers.bcrypt",
@@ -127,15 +133,25 @@ PRELOAD = (
     "alembic.config",
     "alembic.script",
     "uvicorn",
+    "uvicorn.lifespan.on",
     "uvicorn.middleware.proxy_headers",
+    "uvicorn.protocols.http.auto",
     "uvicorn.protocols.http.h11_impl",
+    "uvicorn.protocols.http.httptools_impl",
+    "uvicorn.protocols.websockets.websockets_sansio_impl",
     "uvicorn_worker",
     "websockets.asyncio.client",
     "websockets.exceptions",
+    "websockets.server",
     "yaml",
     "aiosmtpd.controller",
     "smtplib",
     "email.message",
+    "email.policy",
+    "email.headerregistry",
+    "encodings.idna",
+    "pdb",  # pytest's debugging plugin; not readline, which reads ~/.inputrc when imported
+    "faulthandler",
     "sqlite3",
     "xml.etree.ElementTree",
     "workshop.appclient",
@@ -384,76 +400,95 @@ def _env_copies(sentinel: str) -> Iterator[str]:
                 break
 
 
-def serve(control: socket.socket) -> None:
-    """Fork a job per request until the grader closes the control socket."""
-    selector = selectors.DefaultSelector()
-    selector.register(control, selectors.EVENT_READ, None)
-    children: dict[int, tuple[int, socket.socket]] = {}  # pidfd -> (pid, status socket)
-    base_path = tuple(sys.path)
-    while True:
-        for key, _ in selector.select():
-            if key.data is None:
-                message, fds, _flags, _address = socket.recv_fds(control, MAX_MESSAGE, 3)
+class Server:
+    """The zygote's loop: fork a job per request, report each job's end, reap every orphan.
+
+    The zygote is its jobs' child subreaper: a process a job leaves behind (the job's pytest,
+    a learner's daemon) becomes the zygote's child when its parent dies, and is reaped here
+    once the grader has killed it, instead of lingering as a zombie of init.
+    """
+
+    def __init__(self, control: socket.socket) -> None:
+        self.control = control
+        self.base_path = tuple(sys.path)
+        self.jobs: dict[int, socket.socket] = {}  # pid -> status socket
+        grading_sandbox.c_library().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        self.wake_r, self.wake_w = os.pipe()
+        os.set_blocking(self.wake_w, False)
+        signal.set_wakeup_fd(self.wake_w)
+        signal.signal(signal.SIGCHLD, lambda number, frame: None)
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(control, selectors.EVENT_READ)
+        self.selector.register(self.wake_r, selectors.EVENT_READ)
+
+    def serve(self) -> None:
+        """Until the grader closes the control socket."""
+        while True:
+            for key, _ in self.selector.select():
+                if key.fd == self.wake_r:
+                    os.read(self.wake_r, 4096)
+                    self._reap()
+                    continue
+                message, fds, _flags, _address = socket.recv_fds(self.control, MAX_MESSAGE, 3)
                 if not message:
                     return
-                _fork_job(message, fds, selector, control, children, base_path)
-            else:
-                pid, status = children.pop(key.fd)
-                selector.unregister(key.fd)
-                os.close(key.fd)
-                _, wait_status = os.waitpid(pid, 0)
+                self._fork(message, fds)
+
+    def _reap(self) -> None:
+        while True:
+            try:
+                pid, wait_status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            status = self.jobs.pop(pid, None)
+            if status is not None:
                 with contextlib.suppress(OSError):
                     status.send(INT.pack(os.waitstatus_to_exitcode(wait_status)))
                 status.close()
 
-
-def _fork_job(
-    message: bytes,
-    fds: list[int],
-    selector: selectors.BaseSelector,
-    control: socket.socket,
-    children: dict[int, tuple[int, socket.socket]],
-    base_path: tuple[str, ...],
-) -> None:
-    stdout, stderr, status_fd = fds
-    status = socket.socket(fileno=status_fd)
-    request = json.loads(message)
-    if not single_threaded():  # never fork with a thread (the grader runs the job by exec)
-        status.send(INT.pack(0))
-        status.close()
+    def _fork(self, message: bytes, fds: list[int]) -> None:
+        stdout, stderr, status_fd = fds
+        status = socket.socket(fileno=status_fd)
+        request = json.loads(message)
+        answer = 0  # never fork with a thread (the grader runs the job by exec)
+        if single_threaded():
+            ready_r, ready_w = os.pipe()
+            try:
+                answer = os.fork()
+            except OSError as error:
+                answer = -(error.errno or 1)
+            if answer == 0:  # pragma: no cover - the job; it ends in os._exit
+                os.setsid()
+                os.close(ready_w)  # the zygote may give out our pid: we lead our own group
+                self._leave(status, ready_r)
+                _job(request, stdout, stderr, self.base_path)
+            os.close(ready_w)
+            if answer > 0:
+                os.read(ready_r, 1)  # EOF once the child is in its own session (or gone)
+                self.jobs[answer] = status
+            os.close(ready_r)
         for fd in (stdout, stderr):
             os.close(fd)
-        return
-    ready_r, ready_w = os.pipe()
-    try:
-        pid = os.fork()
-    except OSError as error:
-        status.send(INT.pack(-(error.errno or 1)))
-        status.close()
-        for fd in (stdout, stderr, ready_r, ready_w):
-            os.close(fd)
-        return
-    if pid == 0:  # pragma: no cover - the job; it ends in os._exit
-        os.setsid()
-        os.close(ready_w)  # the zygote may give out our pid: we lead our own group now
-        selector.close()
-        control.close()
-        for _pid, other in children.values():
+        with contextlib.suppress(OSError):
+            status.send(INT.pack(answer))
+        if answer <= 0:
+            status.close()
+
+    def _leave(self, status: socket.socket, ready_r: int) -> None:  # pragma: no cover
+        """In a forked job: drop all the zygote holds (the job must never reach the control
+        socket), and its SIGCHLD handling (the job's own children are its business)."""
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        self.selector.close()
+        self.control.close()
+        for other in self.jobs.values():
             other.close()
-        for pidfd in children:
-            os.close(pidfd)
         status.close()
-        os.close(ready_r)
-        _job(request, stdout, stderr, base_path)
-    os.close(ready_w)
-    os.read(ready_r, 1)  # EOF once the child is in its own session (or gone)
-    os.close(ready_r)
-    for fd in (stdout, stderr):
-        os.close(fd)
-    pidfd = os.pidfd_open(pid)
-    children[pidfd] = (pid, status)
-    selector.register(pidfd, selectors.EVENT_READ, pid)
-    status.send(INT.pack(pid))
+        for fd in (ready_r, self.wake_r, self.wake_w):
+            os.close(fd)
+        grading_sandbox.c_library().prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
 
 
 def _job(request: dict[str, Any], stdout: int, stderr: int, base_path: tuple[str, ...]
@@ -524,7 +559,7 @@ def main(argv: list[str]) -> int:
         control.send(ERROR + "; ".join(found).encode()[: MAX_MESSAGE - 16])
         return 1
     control.send(READY)
-    serve(control)
+    Server(control).serve()
     return 0
 
 
