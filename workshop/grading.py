@@ -8,6 +8,8 @@ checks (plus the instructor's private ones) run against it, one sandboxed job pe
 (learner, exercise): see workshop/grading_sandbox.py. The grader itself only reads JSON.
 """
 
+import functools
+import itertools
 import json
 import os
 import queue
@@ -19,8 +21,8 @@ import tempfile
 import threading
 import time
 import zipfile
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -318,7 +320,7 @@ class Runner:
         limits = Limits(cpu_seconds=int(timeout * 2 + 60))
         # As root, jobs are forked from a fork server with pytest and the app's libraries
         # imported (workshop/grading_zygote.py); it preloads while the sandbox probes.
-        launching = Zygote.launch() if FORK_SERVER and os.geteuid() == 0 else None
+        launching = Zygote.launch(self.kit) if FORK_SERVER and os.geteuid() == 0 else None
         self.sandbox = Sandbox([*hide, self.staging], keep=[self.kit], limits=limits)
         self.zygote: Zygote | None = None
         self.fork_server = "off" if launching is None else ""  # why it is not used
@@ -490,16 +492,11 @@ def grade(
 
     runner = Runner(kit, [submissions.resolve(), out.resolve()], jobs, timeout)
     try:
-
-        def one(job: Job) -> Graded:
-            result = grade_one(runner, job)
-            if progress is not None:
-                progress(result)
-            return result
-
-        with ThreadPoolExecutor(max_workers=runner.threads) as pool:
-            results.extend(pool.map(one, pending))
-            signals = _stage_jobs(pool, runner, read, results, pending)
+        graded, found = Schedule(runner, pending, progress).run()
+        results.extend(graded)
+        signals: dict[str, list[StageSignal]] = {s.learner: [] for s in read}
+        for (learner, _lesson), signal in sorted(found.items()):
+            signals[learner].append(signal)
         isolation = runner.sandbox.isolation
     finally:
         runner.close()
@@ -533,38 +530,106 @@ def grade_one(runner: Runner, job: Job) -> Graded:
     return graded
 
 
-def _stage_jobs(
-    pool: ThreadPoolExecutor,
-    runner: Runner,
-    read: list[Submission],
-    results: list[Graded],
-    pending: list[Job],
-) -> dict[str, list[StageSignal]]:
-    """One stage run per learner and lesson where some answer of theirs ran."""
-    ran = {(g.learner, g.exercise) for g in results if g.status in {"passed", "partial", "failed"}}
-    wanted: dict[tuple[str, int], list[Job]] = {}
-    for job in pending:
-        if (job.learner, job.exercise.id) in ran and job.exercise.stage_file is not None:
-            wanted.setdefault((job.learner, job.exercise.lesson), []).append(job)
+RAN = {"passed", "partial", "failed"}  # an answer that ran: its stage's tests run on it too
 
-    def one(key: tuple[str, int]) -> tuple[str, StageSignal]:
-        learner, lesson = key
-        cells: list[dict[str, Any]] = []
-        for job in wanted[key]:
-            cells.extend(answers(job.notebook, job.exercise.id)[0]["cells"])
-        notebook = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells}
-        status, data = runner.run({"answers.ipynb": json.dumps(notebook).encode()},
-                                  ["stage", str(lesson), str(runner.timeout * 4)])  # fmt: skip
-        stage = data.get("stages", {}).get(str(lesson), {}) if status == "ok" else {}
-        if not stage:
-            return learner, StageSignal(lesson, 0, [], status if status != "ok" else "no result")
-        failed = [str(name)[:120] for name in stage.get("failed", [])]
-        return learner, StageSignal(lesson, len(stage.get("passed", [])), failed)
 
-    signals: dict[str, list[StageSignal]] = {s.learner: [] for s in read}
-    for learner, signal in pool.map(one, sorted(wanted)):
-        signals[learner].append(signal)
-    return signals
+class Schedule:
+    """Every job of a grading run on the runner's threads, in an order that keeps the cores
+    busy: exercise by exercise across learners (one learner whose every answer hangs never
+    holds every thread at once), and a learner's stage run for a lesson as soon as that
+    lesson's exercises are graded, ahead of the exercise jobs still waiting (no stage run is
+    left for the end, where a hang would keep the whole run waiting alone)."""
+
+    def __init__(self, runner: Runner, pending: list[Job],
+                 progress: Callable[[Graded], None] | None) -> None:  # fmt: skip
+        self.runner = runner
+        self.progress = progress
+        self.tasks: queue.PriorityQueue[tuple[int, int, Callable[[], None] | None]] = (
+            queue.PriorityQueue()
+        )
+        self.count = itertools.count()
+        self.lock = threading.Lock()
+        self.outstanding = 0
+        self.failure: BaseException | None = None
+        self.results: list[Graded] = []
+        self.signals: dict[tuple[str, int], StageSignal] = {}
+        self.left = Counter((job.learner, job.exercise.lesson) for job in pending)
+        self.done: dict[tuple[str, int], list[tuple[Job, Graded]]] = {}
+        for job in sorted(pending, key=lambda j: (j.exercise.lesson, j.exercise.index)):
+            self._put(1, functools.partial(self._exercise, job))
+        if not pending:
+            for _ in range(runner.threads):
+                self._put(2, None)
+
+    def run(self) -> tuple[list[Graded], dict[tuple[str, int], StageSignal]]:
+        workers = [threading.Thread(target=self._work, daemon=True)
+                   for _ in range(self.runner.threads)]  # fmt: skip
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        if self.failure is not None:
+            raise self.failure
+        return self.results, self.signals
+
+    def _put(self, priority: int, task: Callable[[], None] | None) -> None:
+        with self.lock:
+            self.outstanding += task is not None
+        self.tasks.put((priority, next(self.count), task))
+
+    def _work(self) -> None:
+        while True:
+            _, _, task = self.tasks.get()
+            if task is None:
+                return
+            try:
+                if self.failure is None:
+                    task()
+            except BaseException as error:  # raised in grade() once every thread stopped
+                self.failure = self.failure or error
+            with self.lock:
+                self.outstanding -= 1
+                finished = self.outstanding == 0
+            if finished:
+                for _ in range(self.runner.threads):
+                    self._put(2, None)
+
+    def _exercise(self, job: Job) -> None:
+        result = grade_one(self.runner, job)
+        if self.progress is not None:
+            self.progress(result)
+        key = (job.learner, job.exercise.lesson)
+        with self.lock:
+            self.results.append(result)
+            self.done.setdefault(key, []).append((job, result))
+            self.left[key] -= 1
+            complete = self.left[key] == 0
+        if complete:
+            ran = [j for j, g in self.done[key]
+                   if g.status in RAN and j.exercise.stage_file is not None]  # fmt: skip
+            if ran:
+                ran.sort(key=lambda j: j.exercise.index)
+                self._put(0, functools.partial(self._stage, key, ran))
+
+    def _stage(self, key: tuple[str, int], jobs: list[Job]) -> None:
+        """The lesson's stage tests on every answer of the learner's that ran, on one copy."""
+        signal = stage_signal(self.runner, key[1], jobs)
+        with self.lock:
+            self.signals[key] = signal
+
+
+def stage_signal(runner: Runner, lesson: int, jobs: list[Job]) -> StageSignal:
+    cells: list[dict[str, Any]] = []
+    for job in jobs:
+        cells.extend(answers(job.notebook, job.exercise.id)[0]["cells"])
+    notebook = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells}
+    status, data = runner.run({"answers.ipynb": json.dumps(notebook).encode()},
+                              ["stage", str(lesson), str(runner.timeout * 4)])  # fmt: skip
+    stage = data.get("stages", {}).get(str(lesson), {}) if status == "ok" else {}
+    if not stage:
+        return StageSignal(lesson, 0, [], status if status != "ok" else "no result")
+    failed = [str(name)[:120] for name in stage.get("failed", [])]
+    return StageSignal(lesson, len(stage.get("passed", [])), failed)
 
 
 def _holders(submission: Submission) -> dict[str, Notebook]:

@@ -9,8 +9,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from workshop import runner
-from workshop.exercises import Exercise, catalog, checks_of, exercise_ids, find, read_checks
+from workshop import exercises, runner
+from workshop.exercises import Exercise, checks_of, exercise_ids, read_checks
 from workshop.runner import STATUSES, CheckResult, Outcome, apply_answers, prepare_app
 
 __all__ = [
@@ -27,7 +27,28 @@ __all__ = [
     "prepare_app",
     "read_checks",
     "run_checks",
+    "warm",
 ]
+
+# The fork server reads the kit's catalog once (`warm`); the jobs it forks use that copy.
+_catalogs: dict[Path, list[Exercise]] = {}
+
+
+def warm(kit: Path) -> None:
+    _catalogs[kit.resolve()] = exercises.catalog(kit)
+
+
+def catalog(kit: Path) -> list[Exercise]:
+    """Every exercise of the kit (read now, or when the fork server started)."""
+    found = _catalogs.get(kit.resolve())
+    return list(found) if found is not None else exercises.catalog(kit)
+
+
+def find(kit: Path, ident: str) -> Exercise:
+    for exercise in catalog(kit):
+        if exercise.id == ident:
+            return exercise
+    return exercises.find(kit, ident)  # not there: its own error
 
 
 @contextmanager

@@ -236,14 +236,15 @@ class ForkedJob:
 class Launching:
     """A zygote starting: `ready()` waits for its preload to end."""
 
-    def __init__(self, module: str) -> None:
+    def __init__(self, module: str, kit: Path | None = None) -> None:
         self.process: subprocess.Popen[bytes] | None = None
         self.problem = ""
         self._mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = clean_env(Path(SENTINEL), f"zygote-{os.getpid()}-{time.monotonic_ns()}")
         try:
+            argv = [sys.executable, "-P", "-m", module, str(theirs.fileno())]
             self.process = subprocess.Popen(
-                [sys.executable, "-P", "-m", module, str(theirs.fileno())],
+                argv + ([str(kit)] if kit is not None else []),
                 pass_fds=[theirs.fileno()],
                 cwd="/",
                 env=env,
@@ -291,14 +292,15 @@ class Zygote:
         self.forked = 0
 
     @classmethod
-    def start(cls, timeout: float = 120) -> "tuple[Zygote | None, str]":
+    def start(cls, kit: Path | None = None, timeout: float = 120) -> "tuple[Zygote | None, str]":
         """(the zygote, "") once it has preloaded everything, else (None, why not)."""
-        return cls.launch().ready(timeout)
+        return cls.launch(kit).ready(timeout)
 
     @classmethod
-    def launch(cls, module: str = "workshop.grading_zygote") -> "Launching":
-        """Start the zygote's process; it preloads while the caller goes on."""
-        return Launching(module)
+    def launch(cls, kit: Path | None = None) -> "Launching":
+        """Start the zygote's process; it preloads (and reads the kit's catalog) while the
+        caller goes on."""
+        return Launching("workshop.grading_zygote", kit)
 
     def spawn(self, spec: Spec, argv: list[str], env: Mapping[str, str]) -> ForkedJob:
         """Fork a job: `python -m workshop.grading_job ARGV` locked down by `spec`, as the
@@ -349,8 +351,8 @@ class Zygote:
 # ---------------------------------------------------------------- inside the zygote
 
 
-def preload() -> list[str]:
-    """Import PRELOAD; return what could not be imported (not installed here)."""
+def preload(kit: Path | None = None) -> list[str]:
+    """Import PRELOAD (and read the kit's catalog); return what is not installed here."""
     missing = []
     for name in PRELOAD:
         try:
@@ -358,6 +360,10 @@ def preload() -> list[str]:
         except ImportError:
             missing.append(name)
     grading_sandbox.c_library()
+    if kit is not None:
+        from workshop import grading_engine
+
+        grading_engine.warm(kit)
     return missing
 
 
@@ -487,8 +493,7 @@ class Server:
             other.close()
         status.close()
         for fd in (ready_r, self.wake_r, self.wake_w):
-            os.close(fd)
-        grading_sandbox.c_library().prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+            os.close(fd)  # (being a subreaper is not inherited: the job's orphans go to us)
 
 
 def _job(request: dict[str, Any], stdout: int, stderr: int, base_path: tuple[str, ...]
@@ -546,7 +551,7 @@ def _refresh_home() -> None:
 def main(argv: list[str]) -> int:
     control = socket.socket(fileno=int(argv[0]))
     try:
-        preload()
+        preload(Path(argv[1]) if len(argv) > 1 else None)
         gc_freeze()
         found = problems()
         extra = sorted(set(os.listdir("/proc/self/fd")) - {"0", "1", "2", str(control.fileno())})

@@ -6,6 +6,7 @@ so a `time.sleep` in a route (which pytest's own timeouts cannot stop) costs at 
 """
 
 import contextlib
+import gc
 import importlib
 import json
 import os
@@ -304,6 +305,7 @@ def _run_forked(
     """`python -m pytest ARGS` as run_limited runs it, in a forked copy of this process."""
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
+    gc.freeze()  # what this job made so far: the child's collections need not look at it
     reader, writer = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child ends in os._exit

@@ -159,7 +159,7 @@ def test_without_a_fork_server_jobs_are_execed_and_graded_alike(
 ) -> None:
     """The fork server cannot start (here: its module is missing): every job by exec."""
     missing = grading_zygote.Launching  # started as `python -m workshop.no_zygote`
-    monkeypatch.setattr(grading.Zygote, "launch", classmethod(lambda cls: missing("workshop.no")))
+    monkeypatch.setattr(grading.Zygote, "launch", classmethod(lambda cls, kit: missing("no")))
     write(tmp_path / "in", "alice", notebook("solutions"))
     write(tmp_path / "in", "carol", with_code("def broken(:\n    pass"))
     result = grading.grade(KIT_ROOT, tmp_path / "in", tmp_path / "out", jobs=2, timeout=120,
@@ -194,7 +194,7 @@ def test_a_fork_server_that_dies_hands_over_to_exec(tmp_path: Path) -> None:
 def test_the_fork_server_starts_alone_and_closed() -> None:
     """Preloaded: no thread, no job module, nothing open but its socket to the grader and its
     loop's own (the SIGCHLD wake-up pipe, the selector), stdio on /dev/null."""
-    zygote, why = grading_zygote.Zygote.start()
+    zygote, why = grading_zygote.Zygote.start(KIT_ROOT)
     assert zygote is not None, why
     try:
         pid = zygote.process.pid
