@@ -299,7 +299,7 @@ def without_job(learner: str, exercise: Any, status: str, detail: str, private: 
 # Every POLL seconds a job's CPU use is read. A job that used less than IDLE of a core over
 # the last poll is waiting, most often on a hang (a sleep at import or in a route) that only
 # its time limit will end: it gives its core to the next job and keeps its own limits.
-POLL = 3.0
+POLL = 1.0
 IDLE = 0.2
 # How many waiting jobs may sit beside the `jobs` running ones (each holds a job uid).
 WAITING_PER_JOB = 3

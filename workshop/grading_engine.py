@@ -9,9 +9,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from workshop import exercises, runner
+from workshop import build, exercises, paths, runner
 from workshop.exercises import Exercise, checks_of, exercise_ids, read_checks
-from workshop.runner import STATUSES, CheckResult, Outcome, apply_answers, prepare_app
+from workshop.runner import STATUSES, CheckResult, Outcome, apply_answers
 
 __all__ = [
     "STATUSES",
@@ -30,12 +30,28 @@ __all__ = [
     "warm",
 ]
 
-# The fork server reads the kit's catalog once (`warm`); the jobs it forks use that copy.
+# The fork server reads the kit's catalog and the reference app at each lesson once (`warm`);
+# the jobs it forks use those copies.
 _catalogs: dict[Path, list[Exercise]] = {}
+_apps: dict[tuple[Path, int], dict[str, str]] = {}
 
 
 def warm(kit: Path) -> None:
-    _catalogs[kit.resolve()] = exercises.catalog(kit)
+    kit = kit.resolve()
+    _catalogs[kit] = exercises.catalog(kit)
+    lessons = paths.lessons(kit)
+    for lesson in sorted({exercise.lesson for exercise in _catalogs[kit]}):
+        _apps[kit, lesson] = build.replay(lessons, lesson)
+
+
+def prepare_app(kit: Path, exercise: Exercise, dest: Path) -> None:
+    """The reference app of lessons <= exercise.lesson, written into dest (runner.prepare_app)."""
+    files = _apps.get((kit.resolve(), exercise.lesson))
+    if files is None:
+        runner.prepare_app(kit, exercise, dest)
+        return
+    dest.mkdir(parents=True, exist_ok=True)
+    build.write(files, dest)
 
 
 def catalog(kit: Path) -> list[Exercise]:
