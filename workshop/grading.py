@@ -5,7 +5,9 @@ subset of their exercise notebooks (matched by the exercise ids in cell metadata
 copies count). Nothing of a notebook is executed: its `%%writefile` cells of one exercise are
 replayed onto a fresh copy of the reference app at that exercise's stage, and the kit's own
 checks (plus the instructor's private ones) run against it, one sandboxed job per
-(learner, exercise): see workshop/grading_sandbox.py. The grader itself only reads JSON.
+(learner, exercise): see workshop/grading_sandbox.py. As root the jobs are forked from a fork
+server with pytest and the app's libraries imported (workshop/grading_zygote.py), else exec'd.
+The grader itself only reads JSON.
 """
 
 import functools

@@ -175,6 +175,24 @@ def test_without_a_fork_server_jobs_are_execed_and_graded_alike(
     assert [s.failed for s in result.stages["alice"]] == [[]]
 
 
+def test_not_root_jobs_are_execed_and_reaped_by_their_marker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not root (here: as if), a forked job could not be told apart by its environment in
+    /proc: no fork server, every job exec'd as before."""
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    write(tmp_path / "in", "alice", notebook("solutions"))
+    write(tmp_path / "in", "sam", with_code("import sys\nsys.exit(0)"))
+    result = grading.grade(KIT_ROOT, tmp_path / "in", tmp_path / "out", jobs=2, timeout=120,
+                           only=[EXERCISE])  # fmt: skip
+    assert result.forked == 0 and result.fork_server.startswith("not root")
+    assert "not root" in result.isolation
+    assert {g.learner: g.status for g in result.results} == {
+        "alice": "passed",
+        "sam": "does not run",
+    }
+
+
 @as_root
 def test_a_fork_server_that_dies_hands_over_to_exec(tmp_path: Path) -> None:
     runner = grading.Runner(KIT_ROOT, [tmp_path], jobs=1, timeout=60)
