@@ -7,7 +7,9 @@ per broken kind (syntax error, hang at import, a route that sleeps, sys.exit at 
 check made to fail, a file that is not a notebook, no notebook at all), then runs
 `workshop grade` on it and prints the wall time, the mean per submission and the share of the
 time spent starting pytest (measured here: one empty pytest start with the app imported, times
-the number of pytest runs grading made).
+the number of pytest runs grading made). As root, jobs are forked from the fork server
+(workshop/grading_zygote.py), with pytest and the app's libraries already imported: their start
+is measured that way too.
 """
 
 import sys
@@ -21,6 +23,7 @@ if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import tempfile
@@ -96,8 +99,27 @@ def make_class(root: Path, learners: int) -> dict[str, str]:
     return plan
 
 
-def pytest_startup() -> float:
-    """Seconds for one pytest start in a fresh process with the exercise plugin and the app."""
+# Run in a fresh interpreter: what a job forked from the fork server does to start pytest.
+FORKED = """
+import json, sys, time
+from pathlib import Path
+from workshop import grading_zygote, runner
+grading_zygote.preload()
+runner.FORKED_PYTEST_PATH = tuple(sys.path)
+command, dest, env = sys.argv[1:-2], Path(sys.argv[-2]), json.loads(sys.argv[-1])
+times = []
+for _ in range(3):
+    started = time.monotonic()
+    timed_out, output = runner.run_limited(command, dest, env, 120)
+    assert not timed_out and " passed" in output, output
+    times.append(time.monotonic() - started)
+print(min(times))
+"""
+
+
+def pytest_startup() -> tuple[float, float]:
+    """Seconds for one pytest start with the exercise plugin and the app: in a fresh
+    interpreter, and forked from a process with the fork server's preload."""
     catalog = exercises.catalog(KIT)
     exercise = catalog[-1]
     with tempfile.TemporaryDirectory() as scratch:
@@ -123,7 +145,19 @@ def pytest_startup() -> float:
             started = time.monotonic()
             subprocess.run(command, cwd=dest, env=env, capture_output=True, check=True)
             times.append(time.monotonic() - started)
-    return min(times)
+        forked = subprocess.run(
+            [sys.executable, "-c", FORKED, *command, str(dest), json.dumps(env)],
+            cwd=dest, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+    return min(times), float(forked.stdout.split()[-1])
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and every process it has waited for (the fork server
+    waits for its jobs, the grader for the fork server)."""
+    mine = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return mine.ru_utime + mine.ru_stime + children.ru_utime + children.ru_stime
 
 
 def main() -> int:
@@ -138,10 +172,15 @@ def main() -> int:
         submissions = Path(scratch) / "submissions"
         out = args.keep or Path(scratch) / "out"
         plan = make_class(submissions, args.learners)
+        load_before = os.getloadavg()[0]
+        cpu_before = _cpu()
         started = time.monotonic()
         result = grading.grade(KIT, submissions, out, jobs=args.jobs, timeout=args.timeout)
         wall = time.monotonic() - started
-    startup = pytest_startup()
+        cpu = _cpu() - cpu_before
+        load_after = os.getloadavg()[0]
+    fresh, forked = pytest_startup()
+    startup = forked if result.forked else fresh
     ran = [g for g in result.results if g.status not in {"not attempted", "unreadable"}]
     stage_runs = sum(len(s) for s in result.stages.values())
     pytest_runs = len(ran) + stage_runs
@@ -162,8 +201,17 @@ def main() -> int:
           "cores (an idle job gives its core to the next one)")  # fmt: skip
     share = pytest_runs * startup / max(wall * result.jobs, 1e-9)
     cores = f"the {result.jobs} cores' time"
-    print(f"pytest start-up: {startup:.2f} s per run x {pytest_runs} runs = "
-          f"{pytest_runs * startup:.0f} s, {share:.0%} of {cores}")  # fmt: skip
+    how = "forked from the fork server" if result.forked else "in a fresh interpreter"
+    jobs_run = sum(1 for g in result.results if g.status != "unreadable" and g.notebook)
+    print(f"jobs forked from the fork server: {result.forked} of {jobs_run + stage_runs}"
+          + (f" ({result.fork_server})" if result.fork_server else ""))  # fmt: skip
+    print(f"CPU used by grading (grader, jobs, fork server): {cpu:.0f} s, "
+          f"{cpu / max(wall * result.jobs, 1e-9):.0%} of the {result.jobs} cores' time; "
+          f"load average {load_before:.1f} before, {load_after:.1f} after (other work on the "
+          "machine slows this down)")  # fmt: skip
+    print(f"pytest start-up {how}: {startup:.2f} s per run x {pytest_runs} runs = "
+          f"{pytest_runs * startup:.0f} s, {share:.0%} of {cores} (fresh interpreter: "
+          f"{fresh:.2f} s, forked: {forked:.2f} s)")  # fmt: skip
     print(f"isolation: {result.isolation}")
     return 0
 

@@ -5,9 +5,13 @@ subset of their exercise notebooks (matched by the exercise ids in cell metadata
 copies count). Nothing of a notebook is executed: its `%%writefile` cells of one exercise are
 replayed onto a fresh copy of the reference app at that exercise's stage, and the kit's own
 checks (plus the instructor's private ones) run against it, one sandboxed job per
-(learner, exercise): see workshop/grading_sandbox.py. The grader itself only reads JSON.
+(learner, exercise): see workshop/grading_sandbox.py. As root the jobs are forked from a fork
+server with pytest and the app's libraries imported (workshop/grading_zygote.py), else exec'd.
+The grader itself only reads JSON.
 """
 
+import functools
+import itertools
 import json
 import os
 import queue
@@ -19,8 +23,8 @@ import tempfile
 import threading
 import time
 import zipfile
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -28,6 +32,7 @@ from typing import Any
 from workshop import grading_engine as engine
 from workshop.grading_job import RESULT_PREFIX
 from workshop.grading_sandbox import UID_BLOCK, Limits, Sandbox, clean_env, cpu_seconds, reap
+from workshop.grading_zygote import ForkedJob, Zygote, ZygoteError
 from workshop.notebooks import WRITEFILE, cell_source
 
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
@@ -210,6 +215,8 @@ class Grading:
     jobs: int
     notes: dict[str, list[str]] = field(default_factory=dict)  # learner -> problems found
     stages: dict[str, list["StageSignal"]] = field(default_factory=dict)  # learner -> signal
+    forked: int = 0  # jobs the fork server started (the others were exec'd)
+    fork_server: str = ""  # why it was not used, or stopped being used
 
 
 @dataclass
@@ -294,10 +301,12 @@ def without_job(learner: str, exercise: Any, status: str, detail: str, private: 
 # Every POLL seconds a job's CPU use is read. A job that used less than IDLE of a core over
 # the last poll is waiting, most often on a hang (a sleep at import or in a route) that only
 # its time limit will end: it gives its core to the next job and keeps its own limits.
-POLL = 3.0
+POLL = 1.0
 IDLE = 0.2
 # How many waiting jobs may sit beside the `jobs` running ones (each holds a job uid).
 WAITING_PER_JOB = 3
+# Fork jobs from a fork server as root (False: every job exec'd through the trampoline).
+FORK_SERVER = True
 
 
 class Runner:
@@ -307,10 +316,23 @@ class Runner:
     def __init__(self, kit: Path, hide: list[Path], jobs: int, timeout: float) -> None:
         self.kit = kit.resolve()
         self.timeout = timeout
+        self.limit = timeout * 1.5 + 30  # a whole job: the checks' own limit, building the copy
         self.staging = Path(tempfile.mkdtemp(prefix="kit-grading-"))
         os.chmod(self.staging, 0o711)  # noqa: S103 - jobs enter their own folder, list nothing
         limits = Limits(cpu_seconds=int(timeout * 2 + 60))
+        # As root, jobs are forked from a fork server with pytest and the app's libraries
+        # imported (workshop/grading_zygote.py); it preloads while the sandbox probes.
+        launching = Zygote.launch(self.kit) if FORK_SERVER and os.geteuid() == 0 else None
         self.sandbox = Sandbox([*hide, self.staging], keep=[self.kit], limits=limits)
+        self.zygote: Zygote | None = None
+        self.fork_server = "off" if launching is None else ""  # why it is not used
+        if not self.sandbox.as_root:
+            self.fork_server = "not root: jobs are started by exec (reaped by their marker)"
+            if launching is not None:
+                launching.cancel()
+        elif launching is not None:
+            self.zygote, self.fork_server = launching.ready()
+        self._forked = 0  # by fork servers gone
         self.cores = threading.BoundedSemaphore(jobs)
         self.threads = min(jobs * (1 + WAITING_PER_JOB), UID_BLOCK)  # one uid per thread
         self.slots: queue.Queue[int] = queue.Queue()
@@ -318,9 +340,34 @@ class Runner:
             self.slots.put(slot)
         self.counter = 0
 
+    @property
+    def forked(self) -> int:
+        """How many jobs were forked from a fork server."""
+        return self._forked + (self.zygote.forked if self.zygote is not None else 0)
+
     def close(self) -> None:
+        if self.zygote is not None:
+            self._forked += self.zygote.forked
+            self.zygote.close()
+            self.zygote = None
         shutil.rmtree(self.staging, ignore_errors=True)
         self.sandbox.close()
+
+    def _start(self, slot: int, work: Path, arguments: list[str], env: dict[str, str]
+               ) -> "subprocess.Popen[bytes] | ForkedJob":  # fmt: skip
+        """The job forked from the fork server, or else exec'd through the trampoline."""
+        zygote = self.zygote
+        if zygote is not None:
+            try:
+                return zygote.spawn(self.sandbox.spec(slot, work), [str(self.kit), *arguments],
+                                    env)  # fmt: skip
+            except ZygoteError as error:  # it died: every job from now on by exec
+                self.fork_server = str(error)
+                self.zygote = None
+                self._forked += zygote.forked
+                zygote.close()
+        command = [sys.executable, "-m", "workshop.grading_job", str(self.kit), *arguments]
+        return self.sandbox.popen(slot, work, command, env)
 
     def run(self, inputs: dict[str, bytes], arguments: list[str]) -> tuple[str, dict[str, Any]]:
         """("ok" | "timed out" | "crashed: ...", result) of one job."""
@@ -344,14 +391,12 @@ class Runner:
                 os.chown(path, uid, uid)
         os.chmod(work, 0o700)
         env = clean_env(work / "home", marker)
-        command = [sys.executable, "-m", "workshop.grading_job", str(self.kit), *arguments]
-        process = None
+        process: subprocess.Popen[bytes] | ForkedJob | None = None
         self.cores.acquire()
         on_a_core = True
         try:
-            process = self.sandbox.popen(slot, work, command, env)
-            limit = self.timeout * 1.5 + 30  # the checks' own limit, plus building the copy
-            deadline = time.monotonic() + limit
+            process = self._start(slot, work, arguments, env)
+            deadline = time.monotonic() + self.limit
             used = 0.0
             while True:
                 try:
@@ -378,6 +423,8 @@ class Runner:
             if on_a_core:
                 self.cores.release()
             reap(process, uid, marker)
+            if isinstance(process, ForkedJob):
+                process.close()
             shutil.rmtree(work, ignore_errors=True)
 
 
@@ -447,23 +494,19 @@ def grade(
 
     runner = Runner(kit, [submissions.resolve(), out.resolve()], jobs, timeout)
     try:
-
-        def one(job: Job) -> Graded:
-            result = grade_one(runner, job)
-            if progress is not None:
-                progress(result)
-            return result
-
-        with ThreadPoolExecutor(max_workers=runner.threads) as pool:
-            results.extend(pool.map(one, pending))
-            signals = _stage_jobs(pool, runner, read, results, pending)
+        graded, found = Schedule(runner, pending, progress).run()
+        results.extend(graded)
+        signals: dict[str, list[StageSignal]] = {s.learner: [] for s in read}
+        for (learner, _lesson), signal in sorted(found.items()):
+            signals[learner].append(signal)
         isolation = runner.sandbox.isolation
     finally:
         runner.close()
     order = {e.id: i for i, e in enumerate(exercises)}
     results.sort(key=lambda g: (g.learner, order[g.exercise]))
     grading = Grading(exercises, [s.learner for s in read], results,
-                      time.monotonic() - started, isolation, jobs, notes, signals)  # fmt: skip
+                      time.monotonic() - started, isolation, jobs, notes, signals,
+                      runner.forked, runner.fork_server)  # fmt: skip
     from workshop import grading_report
 
     grading_report.write_all(grading, out)
@@ -479,8 +522,8 @@ def grade_one(runner: Runner, job: Job) -> Graded:
     status, data = runner.run(inputs, ["exercise", job.exercise.id, str(runner.timeout)])
     seconds = time.monotonic() - started
     if status == "timed out":
-        limit = runner.timeout * 1.5 + 30
-        data = {"status": "timed out", "detail": f"the whole job was stopped after {limit:g} s"}
+        data = {"status": "timed out",
+                "detail": f"the whole job was stopped after {runner.limit:g} s"}  # fmt: skip
     elif status != "ok":
         data = {"status": "does not run", "detail": f"could not be graded ({status})"}
     graded = outcome_from(job, data, seconds)
@@ -489,38 +532,106 @@ def grade_one(runner: Runner, job: Job) -> Graded:
     return graded
 
 
-def _stage_jobs(
-    pool: ThreadPoolExecutor,
-    runner: Runner,
-    read: list[Submission],
-    results: list[Graded],
-    pending: list[Job],
-) -> dict[str, list[StageSignal]]:
-    """One stage run per learner and lesson where some answer of theirs ran."""
-    ran = {(g.learner, g.exercise) for g in results if g.status in {"passed", "partial", "failed"}}
-    wanted: dict[tuple[str, int], list[Job]] = {}
-    for job in pending:
-        if (job.learner, job.exercise.id) in ran and job.exercise.stage_file is not None:
-            wanted.setdefault((job.learner, job.exercise.lesson), []).append(job)
+RAN = {"passed", "partial", "failed"}  # an answer that ran: its stage's tests run on it too
 
-    def one(key: tuple[str, int]) -> tuple[str, StageSignal]:
-        learner, lesson = key
-        cells: list[dict[str, Any]] = []
-        for job in wanted[key]:
-            cells.extend(answers(job.notebook, job.exercise.id)[0]["cells"])
-        notebook = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells}
-        status, data = runner.run({"answers.ipynb": json.dumps(notebook).encode()},
-                                  ["stage", str(lesson), str(runner.timeout * 4)])  # fmt: skip
-        stage = data.get("stages", {}).get(str(lesson), {}) if status == "ok" else {}
-        if not stage:
-            return learner, StageSignal(lesson, 0, [], status if status != "ok" else "no result")
-        failed = [str(name)[:120] for name in stage.get("failed", [])]
-        return learner, StageSignal(lesson, len(stage.get("passed", [])), failed)
 
-    signals: dict[str, list[StageSignal]] = {s.learner: [] for s in read}
-    for learner, signal in pool.map(one, sorted(wanted)):
-        signals[learner].append(signal)
-    return signals
+class Schedule:
+    """Every job of a grading run on the runner's threads, in an order that keeps the cores
+    busy: exercise by exercise across learners (one learner whose every answer hangs never
+    holds every thread at once), and a learner's stage run for a lesson as soon as that
+    lesson's exercises are graded, ahead of the exercise jobs still waiting (no stage run is
+    left for the end, where a hang would keep the whole run waiting alone)."""
+
+    def __init__(self, runner: Runner, pending: list[Job],
+                 progress: Callable[[Graded], None] | None) -> None:  # fmt: skip
+        self.runner = runner
+        self.progress = progress
+        self.tasks: queue.PriorityQueue[tuple[int, int, Callable[[], None] | None]] = (
+            queue.PriorityQueue()
+        )
+        self.count = itertools.count()
+        self.lock = threading.Lock()
+        self.outstanding = 0
+        self.failure: BaseException | None = None
+        self.results: list[Graded] = []
+        self.signals: dict[tuple[str, int], StageSignal] = {}
+        self.left = Counter((job.learner, job.exercise.lesson) for job in pending)
+        self.done: dict[tuple[str, int], list[tuple[Job, Graded]]] = {}
+        for job in sorted(pending, key=lambda j: (j.exercise.lesson, j.exercise.index)):
+            self._put(1, functools.partial(self._exercise, job))
+        if not pending:
+            for _ in range(runner.threads):
+                self._put(2, None)
+
+    def run(self) -> tuple[list[Graded], dict[tuple[str, int], StageSignal]]:
+        workers = [threading.Thread(target=self._work, daemon=True)
+                   for _ in range(self.runner.threads)]  # fmt: skip
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        if self.failure is not None:
+            raise self.failure
+        return self.results, self.signals
+
+    def _put(self, priority: int, task: Callable[[], None] | None) -> None:
+        with self.lock:
+            self.outstanding += task is not None
+        self.tasks.put((priority, next(self.count), task))
+
+    def _work(self) -> None:
+        while True:
+            _, _, task = self.tasks.get()
+            if task is None:
+                return
+            try:
+                if self.failure is None:
+                    task()
+            except BaseException as error:  # raised in grade() once every thread stopped
+                self.failure = self.failure or error
+            with self.lock:
+                self.outstanding -= 1
+                finished = self.outstanding == 0
+            if finished:
+                for _ in range(self.runner.threads):
+                    self._put(2, None)
+
+    def _exercise(self, job: Job) -> None:
+        result = grade_one(self.runner, job)
+        if self.progress is not None:
+            self.progress(result)
+        key = (job.learner, job.exercise.lesson)
+        with self.lock:
+            self.results.append(result)
+            self.done.setdefault(key, []).append((job, result))
+            self.left[key] -= 1
+            complete = self.left[key] == 0
+        if complete:
+            ran = [j for j, g in self.done[key]
+                   if g.status in RAN and j.exercise.stage_file is not None]  # fmt: skip
+            if ran:
+                ran.sort(key=lambda j: j.exercise.index)
+                self._put(0, functools.partial(self._stage, key, ran))
+
+    def _stage(self, key: tuple[str, int], jobs: list[Job]) -> None:
+        """The lesson's stage tests on every answer of the learner's that ran, on one copy."""
+        signal = stage_signal(self.runner, key[1], jobs)
+        with self.lock:
+            self.signals[key] = signal
+
+
+def stage_signal(runner: Runner, lesson: int, jobs: list[Job]) -> StageSignal:
+    cells: list[dict[str, Any]] = []
+    for job in jobs:
+        cells.extend(answers(job.notebook, job.exercise.id)[0]["cells"])
+    notebook = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells}
+    status, data = runner.run({"answers.ipynb": json.dumps(notebook).encode()},
+                              ["stage", str(lesson), str(runner.timeout * 4)])  # fmt: skip
+    stage = data.get("stages", {}).get(str(lesson), {}) if status == "ok" else {}
+    if not stage:
+        return StageSignal(lesson, 0, [], status if status != "ok" else "no result")
+    failed = [str(name)[:120] for name in stage.get("failed", [])]
+    return StageSignal(lesson, len(stage.get("passed", [])), failed)
 
 
 def _holders(submission: Submission) -> dict[str, Notebook]:

@@ -16,6 +16,8 @@ in the grader's threads. What the trampoline does, in order:
 4. `exec` the command in its own session (its own process group).
 
 Not root: steps 1 and 3 are skipped (the same uid as the grader) and `Sandbox.isolation` says so.
+Steps 1 to 3 (and the chdir into the job's folder) are `lock_down(spec)`; the fork server
+(workshop/grading_zygote.py) runs the same function in each job it forks, instead of `exec`.
 Whatever the mode, `Sandbox.reap(uid, marker)` kills every process left of a job: by uid when it
 ran as its own uid (no process can leave its uid), else every process carrying the job's
 environment marker, and always the job's process group.
@@ -25,6 +27,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import fcntl
+import functools
 import json
 import os
 import resource
@@ -37,7 +40,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, Protocol
 
 MARKER_ENV = "KIT_GRADING_JOB"
 FIRST_UID = 61000  # job uids: a block of UID_BLOCK from here per grader; no passwd entry needed
@@ -211,11 +214,25 @@ def claim_uid_block() -> tuple[int, IO[str]]:
     raise RuntimeError(f"{UID_BLOCKS} graders already run on this machine: wait for one to end")
 
 
+def spec_from(data: dict[str, Any]) -> Spec:
+    """A Spec back from `asdict(spec)` (as JSON crosses to the trampoline or fork server)."""
+    return Spec(**(data | {"limits": Limits(**data["limits"])}))
+
+
 def trampoline(spec: Spec, command: list[str]) -> list[str]:
     return [sys.executable, "-I", "-S", __file__, json.dumps(asdict(spec)), "--", *command]
 
 
-def reap(process: "subprocess.Popen[bytes] | None", uid: int | None, marker: str) -> int:
+class JobProcess(Protocol):
+    """What reaping needs of a started job: a Popen, or the fork server's ForkedJob."""
+
+    @property
+    def pid(self) -> int: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
+def reap(process: JobProcess | None, uid: int | None, marker: str) -> int:
     """Kill every process left of a job; return how many were found."""
     killed = 0
     if process is not None:
@@ -282,8 +299,14 @@ def _mount(libc: ctypes.CDLL, source: str, target: str, fstype: str, flags: int,
         raise OSError(error, f"mount {target}: {os.strerror(error)}")
 
 
+@functools.cache
+def c_library() -> ctypes.CDLL:
+    """The C library (found once: the fork server finds it before it forks any job)."""
+    return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+
+
 def _namespaces(spec: Spec) -> None:
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc = c_library()
     if libc.unshare(CLONE_NEWNS | CLONE_NEWNET) != 0:
         error = ctypes.get_errno()
         raise OSError(error, f"unshare: {os.strerror(error)}")
@@ -369,7 +392,8 @@ def _limits(spec: Spec) -> None:
         resource.setrlimit(which, (value, value))
 
 
-def _enter(spec: Spec, command: list[str]) -> None:
+def lock_down(spec: Spec) -> None:
+    """Steps 1 to 3 in this process, then into the job's folder: what runs next is the job."""
     if spec.namespaces:
         _namespaces(spec)
     elif spec.workdir:
@@ -384,6 +408,10 @@ def _enter(spec: Spec, command: list[str]) -> None:
         os.setuid(spec.uid)
     if spec.workdir:
         os.chdir(spec.workdir)
+
+
+def _enter(spec: Spec, command: list[str]) -> None:
+    lock_down(spec)
     os.execv(command[0], command)  # noqa: S606 - the point of a trampoline
 
 
@@ -391,10 +419,8 @@ if __name__ == "__main__":
     raw, separator, *rest = sys.argv[1:]
     if separator != "--" or not rest:
         sys.exit("usage: grading_sandbox.py SPEC -- COMMAND...")
-    data = json.loads(raw)
-    data["limits"] = Limits(**data["limits"])
     try:
-        _enter(Spec(**data), rest)
+        _enter(spec_from(json.loads(raw)), rest)
     except OSError as error:
         print(f"sandbox: {error}", file=sys.stderr)
         sys.exit(111)

@@ -5,18 +5,24 @@ subprocess runs in a session of its own: at the time limit the whole process gro
 so a `time.sleep` in a route (which pytest's own timeouts cannot stop) costs at most `timeout`.
 """
 
+import contextlib
+import gc
+import importlib
 import json
 import os
+import selectors
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from workshop import build, paths
 from workshop.exercise_plugin import APP_ENV, EXERCISE_ENV, REPORT_ENV
@@ -30,7 +36,19 @@ LEAN_PYTEST_ENV = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 
 def pytest_command(*args: str) -> list[str]:
     """`python -m pytest` with only the plugins the kit's tests use (env: LEAN_PYTEST_ENV)."""
-    return [sys.executable, "-m", "pytest", "-p", "asyncio", "-p", "no:cacheprovider", *args]
+    return [*PYTEST, "-p", "asyncio", "-p", "no:cacheprovider", *args]
+
+
+PYTEST = (sys.executable, "-m", "pytest")
+
+# Set by the grading fork server (workshop/grading_zygote.py) in the jobs it forks: the
+# interpreter's own sys.path (what `python -m pytest` would start with after its folder and
+# PYTHONPATH). While set, `run_limited` runs a pytest command in a forked copy of this process,
+# whose libraries are already imported, instead of starting a fresh interpreter.
+FORKED_PYTEST_PATH: tuple[str, ...] | None = None
+# What a forked pytest must import afresh: the app under test, the tests, the checks.
+FRESH_MODULES = ("app", "tests", "conftest")
+FRESH_PREFIXES = ("test_", "checks_", "hidden_")
 
 
 STATUSES = ("passed", "partial", "failed", "not attempted", "does not run", "timed out")
@@ -245,6 +263,8 @@ def run_limited(
     preexec_fn: Callable[[], None] | None = None,
 ) -> tuple[bool, str]:
     """Run command in its own session; kill the whole group at the limit. (timed out?, output)"""
+    if _forks_pytest(command):
+        return _run_forked(command[len(PYTEST) :], cwd, env, timeout, preexec_fn)
     process = subprocess.Popen(
         command,
         cwd=cwd,
@@ -263,6 +283,107 @@ def run_limited(
         kill_group(process)
         output, _ = process.communicate()
         return True, output or ""
+
+
+def _forks_pytest(command: list[str]) -> bool:
+    """A pytest command, in a fork server's job, which has no thread but this one to fork."""
+    return (
+        FORKED_PYTEST_PATH is not None
+        and tuple(command[: len(PYTEST)]) == PYTEST
+        and threading.active_count() == 1
+        and len(os.listdir("/proc/self/task")) == 1
+    )
+
+
+def _run_forked(
+    args: list[str],
+    cwd: Path,
+    env: Mapping[str, str],
+    timeout: float,
+    preexec_fn: Callable[[], None] | None,
+) -> tuple[bool, str]:
+    """`python -m pytest ARGS` as run_limited runs it, in a forked copy of this process."""
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    gc.freeze()  # what this job made so far: the child's collections need not look at it
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child ends in os._exit
+        os.close(reader)
+        _pytest_child(args, cwd, env, writer, preexec_fn)
+    os.close(writer)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    timed_out = _read_until(reader, chunks, deadline)
+    if timed_out:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+        _read_until(reader, chunks, time.monotonic() + 10)  # what it wrote before the kill
+    os.close(reader)
+    os.waitpid(pid, 0)
+    return timed_out, b"".join(chunks).decode("utf-8", "replace")
+
+
+def _read_until(fd: int, chunks: list[bytes], deadline: float) -> bool:
+    """Read fd into chunks until EOF (False) or the deadline (True)."""
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not selector.select(left):
+                return True
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return False
+            chunks.append(chunk)
+
+
+def _pytest_child(
+    args: list[str],
+    cwd: Path,
+    env: Mapping[str, str],
+    output: int,
+    preexec_fn: Callable[[], None] | None,
+) -> NoReturn:  # pragma: no cover - runs in the forked child
+    """What `python -m pytest ARGS` with cwd, env and stdout+stderr to `output` would do."""
+    code = 1
+    try:
+        os.setsid()  # its own session and process group, as start_new_session=True gives
+        stdin = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(stdin, 0)
+        os.dup2(output, 1)
+        os.dup2(output, 2)
+        os.close(stdin)
+        os.close(output)
+        if preexec_fn is not None:
+            preexec_fn()
+        os.chdir(cwd)
+        os.environ.clear()
+        os.environ.update(env)
+        tempfile.tempdir = None  # TMPDIR is read again: the job's, not the fork server's
+        assert FORKED_PYTEST_PATH is not None
+        extra = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+        sys.path[:] = [str(cwd), *extra, *FORKED_PYTEST_PATH]
+        for name in list(sys.modules):
+            if name.split(".")[0] in FRESH_MODULES or name.startswith(FRESH_PREFIXES):
+                del sys.modules[name]
+        importlib.invalidate_caches()
+        import pytest
+
+        sys.argv = [str(Path(pytest.__file__).with_name("__main__.py")), *args]
+        code = int(pytest.main(args))
+    except SystemExit as stop:  # sys.exit() in the code under test, outside a test
+        code = stop.code if isinstance(stop.code, int) else 0 if stop.code is None else 1
+        if not isinstance(stop.code, int | None):
+            print(stop.code, file=sys.stderr)
+    except BaseException:  # what a fresh interpreter would print before exiting with 1
+        traceback.print_exc()
+        code = 1
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
 
 
 def kill_group(process: "subprocess.Popen[str]") -> None:
