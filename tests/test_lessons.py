@@ -197,3 +197,16 @@ def test_stored_execution_counts_run_in_order_like_a_learners_run(lesson: Lesson
         for output in cell.get("outputs", []):
             if output.get("output_type") == "execute_result":
                 assert output["execution_count"] == cell["execution_count"]
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.path.stem)
+def test_no_code_cell_is_over_a_hundred_lines(lesson: Lesson) -> None:
+    """Each cell teaches one idea: a long file comes in parts (`%%writefile -a`), each after
+    the words about it."""
+    notebook = nbformat.read(lesson.path, as_version=4)  # type: ignore[no-untyped-call]
+    long = [
+        f"cell {index} ({cell.source.count(chr(10)) + 1} lines)"
+        for index, cell in enumerate(notebook.cells)
+        if cell.cell_type == "code" and cell.source.count("\n") + 1 > 100
+    ]
+    assert long == []
