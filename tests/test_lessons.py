@@ -72,6 +72,26 @@ def test_lesson_00_file_map_is_what_the_lessons_write_today(
         assert lesson.title in stored
 
 
+def test_every_stored_file_map_is_what_the_lessons_write_today(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Lesson 12 lists the files again (where each came from): that list is generated too."""
+    monkeypatch.chdir(KIT)
+    monkeypatch.delenv("KIT_WORKSPACE", raising=False)
+    found = 0
+    for lesson in LESSONS[1:]:
+        for cell in cells(lesson.path):
+            if cell.cell_type != "code" or "writefile_cells(kit_lesson)" not in cell.source:
+                continue
+            found += 1
+            printed = io.StringIO()
+            with contextlib.redirect_stdout(printed):
+                exec(cell.source, {})  # noqa: S102 (the lesson's own cell)
+            stored = "".join(output.get("text", "") for output in cell.outputs)
+            assert stored == printed.getvalue(), f"{lesson.path.name}: its file map is stale"
+    assert found >= 1
+
+
 TIME = re.compile(r"\*\*Time:\*\* about ((?:(\d+) h)? ?(?:(\d+) min)?)\.")
 
 
