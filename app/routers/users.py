@@ -10,7 +10,6 @@ from app.dependencies import (
     SettingsDep,
     UserServiceDep,
 )
-from app.models import User
 from app.schemas.common import Id, Limit, Skip, error_responses
 from app.schemas.user import UserCreate, UserResponse, UserUpdate
 from app.services.notifications import send_quietly, welcome_message
@@ -63,8 +62,7 @@ async def read_user(user_id: Id, actor: CurrentUser, users: UserServiceDep) -> U
 async def update_user(
     user_id: Id, data: UserUpdate, actor: CurrentUser, users: UserServiceDep
 ) -> UserResponse:
-    user: User = await users.update(actor, user_id, data)
-    return UserResponse.model_validate(user)
+    return UserResponse.model_validate(await users.update(actor, user_id, data))
 
 
 @router.delete(

@@ -1,8 +1,6 @@
 # Written by notebooks/07_caching.ipynb: edit there, or edit here and run `workshop sync`
 """Rules about items: users see and change their own, superusers everything."""
 
-from collections.abc import Sequence
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cache import Cache, cache_key
@@ -23,12 +21,14 @@ class ItemService:
         """The one way the app builds this service."""
         return cls(ItemRepository(session), cache)
 
-    async def create(self, actor: Principal, data: ItemCreate) -> Item:
-        return await self.items.create(owner_id=actor.id, **data.model_dump())
+    async def create(self, actor: Principal, data: ItemCreate) -> ItemResponse:
+        item = await self.items.create(owner_id=actor.id, **data.model_dump())
+        return ItemResponse.model_validate(item)
 
-    async def list(self, actor: Principal, *, skip: int, limit: int) -> Sequence[Item]:
+    async def list(self, actor: Principal, *, skip: int, limit: int) -> list[ItemResponse]:
         owner_id = None if actor.is_superuser else actor.id
-        return await self.items.list(owner_id=owner_id, skip=skip, limit=limit)
+        items = await self.items.list(owner_id=owner_id, skip=skip, limit=limit)
+        return [ItemResponse.model_validate(item) for item in items]
 
     async def get(self, actor: Principal, item_id: int) -> ItemResponse:
         """Cache-aside read: a hit skips the database, never the permission check."""
@@ -39,11 +39,11 @@ class ItemService:
             raise NotFound("Item not found")
         return item
 
-    async def update(self, actor: Principal, item_id: int, data: ItemUpdate) -> Item:
+    async def update(self, actor: Principal, item_id: int, data: ItemUpdate) -> ItemResponse:
         item = await self._get_for_write(actor, item_id)
         updated = await self.items.update(item, **data.changes())
         await self.cache.invalidate(cache_key("item", item_id))  # after the commit
-        return updated
+        return ItemResponse.model_validate(updated)
 
     async def delete(self, actor: Principal, item_id: int) -> None:
         item = await self._get_for_write(actor, item_id)

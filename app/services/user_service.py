@@ -1,8 +1,6 @@
 # Written by notebooks/07_caching.ipynb: edit there, or edit here and run `workshop sync`
 """Rules about users: uniqueness, hashing, who may see or change whom."""
 
-from collections.abc import Sequence
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cache import Cache, cache_key
@@ -30,22 +28,23 @@ class UserService:
         """The one way the app builds this service: routes, the WebSocket route, start-up."""
         return cls(UserRepository(session), cache)
 
-    async def register(self, data: UserCreate, *, is_superuser: bool = False) -> User:
+    async def register(self, data: UserCreate, *, is_superuser: bool = False) -> UserResponse:
         await self._ensure_available(email=data.email, username=data.username)
         hashed = await hash_password(data.password)
-        return await self.users.create(
+        user = await self.users.create(
             email=data.email,
             username=data.username,
             hashed_password=hashed,
             is_superuser=is_superuser,
         )
+        return UserResponse.model_validate(user)
 
     async def account_id(self, login: str) -> int | None:
         """The id of the account a login names (username or email); None when none does."""
         user = await self.users.get_by_login(login)
         return None if user is None else user.id
 
-    async def authenticate(self, login: str, password: str) -> User:
+    async def authenticate(self, login: str, password: str) -> Principal:
         """The active user with these credentials; one InvalidCredentials for every failure."""
         user = await self.users.get_by_login(login)
         if user is None:
@@ -53,7 +52,7 @@ class UserService:
             raise InvalidCredentials
         if not await verify_password(password, user.hashed_password) or not user.is_active:
             raise InvalidCredentials
-        return user
+        return Principal.model_validate(user)
 
     async def get_active(self, user_id: int, token_generation: int) -> Principal:
         """Who a token names, if they still exist and may act, and the token is not revoked
@@ -69,10 +68,11 @@ class UserService:
             raise InvalidCredentials
         return principal
 
-    async def list(self, actor: Principal, *, skip: int, limit: int) -> Sequence[User]:
+    async def list(self, actor: Principal, *, skip: int, limit: int) -> list[UserResponse]:
         if not actor.is_superuser:
             raise PermissionDenied
-        return await self.users.list(skip=skip, limit=limit)
+        users = await self.users.list(skip=skip, limit=limit)
+        return [UserResponse.model_validate(user) for user in users]
 
     async def get(self, actor: Principal, user_id: int) -> UserResponse:
         """Cache-aside read; the permission check runs before the cache is even asked."""
@@ -84,7 +84,7 @@ class UserService:
             raise NotFound("User not found")
         return user
 
-    async def update(self, actor: Principal, user_id: int, data: UserUpdate) -> User:
+    async def update(self, actor: Principal, user_id: int, data: UserUpdate) -> UserResponse:
         user = await self._get_for_write(actor, user_id)
         changes = data.changes()
         if not actor.is_superuser:
@@ -102,7 +102,7 @@ class UserService:
             changes["token_generation"] = user.token_generation + 1
         updated = await self.users.update(user, **changes)
         await self.cache.invalidate(cache_key("user", user_id), cache_key("principal", user_id))
-        return updated
+        return UserResponse.model_validate(updated)
 
     async def delete(self, actor: Principal, user_id: int) -> None:
         user = await self._get_for_write(actor, user_id)

@@ -153,7 +153,7 @@ async def test_earlier_tokens_are_revoked(users: Any, password: str) -> None:
     from app.exceptions import InvalidCredentials
 
     ann = await _register(users, "ann", password)
-    before = ann.token_generation
+    before = (await users.users.get(ann.id)).token_generation
     await users.change_password(ann, ann.id, password, NEW_PASSWORD)
     with pytest.raises(InvalidCredentials):
         await users.get_active(ann.id, before)

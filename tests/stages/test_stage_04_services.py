@@ -52,7 +52,8 @@ async def test_register_then_authenticate_by_username_or_email(users: Any, passw
     user = await register(users, "Alice", password)
     assert user.id is not None
     assert user.is_active and not user.is_superuser
-    assert user.hashed_password != password
+    stored = await users.users.get(user.id)  # the service returns no hash: ask the repository
+    assert stored.hashed_password != password
     for login in ["Alice", "alice", "alice@example.com", "ALICE@Example.com"]:
         assert (await users.authenticate(login, password)).id == user.id
 
@@ -65,7 +66,7 @@ async def test_every_login_failure_is_invalid_credentials(users: Any, password: 
         await users.authenticate("alice", "not-the-password")
     with pytest.raises(InvalidCredentials):
         await users.authenticate("nobody", password)
-    await users.users.update(alice, is_active=False)
+    await users.users.update(await users.users.get(alice.id), is_active=False)
     with pytest.raises(InvalidCredentials):
         await users.authenticate("alice", password)
 
@@ -94,7 +95,6 @@ async def test_concurrent_duplicate_registrations_give_one_user(
     sessionmaker: Any, password: str, service_extras: dict[str, Any]
 ) -> None:
     from app.exceptions import Conflict
-    from app.models import User
     from app.repositories.user_repository import UserRepository
     from app.schemas.user import UserCreate
     from app.services.user_service import UserService
@@ -106,8 +106,8 @@ async def test_concurrent_duplicate_registrations_give_one_user(
             return await service.register(data)
 
     results = await asyncio.gather(*(attempt(n) for n in range(10)), return_exceptions=True)
-    created = [result for result in results if isinstance(result, User)]
-    refused = [result for result in results if not isinstance(result, User)]
+    created = [result for result in results if not isinstance(result, BaseException)]
+    refused = [result for result in results if isinstance(result, BaseException)]
     assert len(created) == 1
     assert all(isinstance(error, Conflict) for error in refused), refused
 
