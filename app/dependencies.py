@@ -8,12 +8,12 @@ and a WebSocket route reach the same resources the same way.
 """
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends
 from fastapi.requests import HTTPConnection
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cache import Cache
 from app.config import Settings
@@ -26,7 +26,17 @@ from app.services.notifications import Mailer
 from app.services.user_service import UserService
 from app.utils.security import decode_access_token
 
+if TYPE_CHECKING:  # app.main imports the routers, which import this module
+    from app.main import Resources
+
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token")
+
+
+def resources(connection: HTTPConnection) -> "Resources":
+    """What the lifespan opened, typed (`app.state` itself is untyped). A plain function, not
+    a dependency: every dependency FastAPI resolves costs a little on every request."""
+    opened: Resources = connection.app.state.resources
+    return opened
 
 
 async def get_db(connection: HTTPConnection) -> AsyncIterator[AsyncSession]:
@@ -35,8 +45,7 @@ async def get_db(connection: HTTPConnection) -> AsyncIterator[AsyncSession]:
     A session connects only when first used; one that was not (a cache hit) has nothing to
     close, so the close, which costs a trip through SQLAlchemy's greenlet, is skipped.
     """
-    sessionmaker: async_sessionmaker[AsyncSession] = connection.app.state.sessionmaker
-    session = sessionmaker()
+    session = resources(connection).sessionmaker()
     try:
         yield session
     finally:
@@ -51,18 +60,15 @@ async def get_app_settings(connection: HTTPConnection) -> Settings:
 
 
 async def get_login_limiter(connection: HTTPConnection) -> LoginRateLimiter:
-    limiter: LoginRateLimiter = connection.app.state.login_limiter
-    return limiter
+    return resources(connection).login_limiter
 
 
 async def get_cache(connection: HTTPConnection) -> Cache:
-    cache: Cache = connection.app.state.cache
-    return cache
+    return resources(connection).cache
 
 
 async def get_mailer(connection: HTTPConnection) -> Mailer:
-    mailer: Mailer = connection.app.state.mailer
-    return mailer
+    return resources(connection).mailer
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_db)]
@@ -73,11 +79,11 @@ MailerDep = Annotated[Mailer, Depends(get_mailer)]
 
 
 async def get_user_service(connection: HTTPConnection, session: SessionDep) -> UserService:
-    return UserService.for_session(session, connection.app.state.cache)
+    return UserService.for_session(session, resources(connection).cache)
 
 
 async def get_item_service(connection: HTTPConnection, session: SessionDep) -> ItemService:
-    return ItemService.for_session(session, connection.app.state.cache)
+    return ItemService.for_session(session, resources(connection).cache)
 
 
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]

@@ -6,14 +6,16 @@ import os
 import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.bootstrap import ensure_first_superuser
-from app.cache import create_cache
+from app.cache import Cache, create_cache
 from app.config import Settings, get_settings
 from app.database import create_engine, create_sessionmaker, create_tables
 from app.error_handlers import register_error_handlers
@@ -21,9 +23,9 @@ from app.log_redaction import redact_tokens_in_server_logs
 from app.middleware import BodySizeLimitMiddleware
 from app.proxies import TrustedProxiesMiddleware
 from app.rate_limit import LoginRateLimiter
-from app.realtime import create_broker
+from app.realtime import Broker, create_broker
 from app.routers import auth, health, items, notifications, users, ws
-from app.services.notifications import create_mailer
+from app.services.notifications import Mailer, create_mailer
 from app.utils.security import configure_hashing
 
 API_PREFIX = "/api/v1"
@@ -65,6 +67,23 @@ def worker_processes(
     return int(concurrency) if concurrency.isdigit() else 1
 
 
+@dataclass(frozen=True, slots=True)
+class Resources:
+    """What the lifespan opens, in one typed object: `app.state.resources`.
+
+    Dependencies reach it with `resources(connection)` (app/dependencies.py), from HTTP and
+    WebSocket routes alike. Adding a resource is a field here and its opening (with its
+    closing, on the exit stack) in the lifespan below.
+    """
+
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    login_limiter: LoginRateLimiter
+    cache: Cache
+    broker: Broker
+    mailer: Mailer
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Open long-lived resources at start-up, close them at shutdown.
@@ -87,30 +106,35 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             pool_timeout=settings.database_pool_timeout_seconds,
         )
         stack.push_async_callback(engine.dispose)
-        app.state.engine = engine
-        app.state.sessionmaker = create_sessionmaker(engine)
-        app.state.cache = create_cache(
+        cache = create_cache(
             settings.redis_url,
             ttl=settings.cache_ttl_seconds,
             timeout=settings.redis_timeout_seconds,
             retry_after=settings.cache_retry_seconds,
         )
-        stack.push_async_callback(app.state.cache.close)
-        app.state.login_limiter = LoginRateLimiter.from_settings(settings)
-        stack.push_async_callback(app.state.login_limiter.close)
-        app.state.mailer = create_mailer(settings)
-        app.state.broker = create_broker(
+        stack.push_async_callback(cache.close)
+        login_limiter = LoginRateLimiter.from_settings(settings)
+        stack.push_async_callback(login_limiter.close)
+        broker = create_broker(
             settings.redis_url,
             send_timeout=settings.ws_send_timeout_seconds,
             timeout=settings.redis_timeout_seconds,
         )
-        stack.push_async_callback(app.state.broker.close)
+        stack.push_async_callback(broker.close)
+        app.state.resources = opened = Resources(
+            engine=engine,
+            sessionmaker=create_sessionmaker(engine),
+            login_limiter=login_limiter,
+            cache=cache,
+            broker=broker,
+            mailer=create_mailer(settings),
+        )
         if settings.environment != "production":
             await create_tables(engine)  # production runs migrations instead
-        await app.state.cache.ping()  # an unreachable Redis logs one warning; start anyway
-        await app.state.broker.start()
+        await cache.ping()  # an unreachable Redis logs one warning; start anyway
+        await broker.start()
         redact_tokens_in_server_logs()
-        await ensure_first_superuser(app.state.sessionmaker, settings, app.state.cache)
+        await ensure_first_superuser(opened.sessionmaker, settings, cache)
         yield
 
 

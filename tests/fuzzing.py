@@ -98,11 +98,11 @@ class Account:
     async def _restore(self) -> int:
         app = self.server.app
         email = f"{self.username}@example.com"
-        async with app.state.sessionmaker() as session:
+        async with app.state.resources.sessionmaker() as session:
             user = await session.get(User, self.user_id) if self.user_id else None
             if user is None:
                 data = UserCreate(email=email, username=self.username, password=PASSWORD)
-                service = UserService(UserRepository(session), app.state.cache)
+                service = UserService(UserRepository(session), app.state.resources.cache)
                 user = await service.register(data, is_superuser=self.superuser)
             else:
                 user.username, user.email, user.is_active = self.username, email, True
@@ -110,7 +110,7 @@ class Account:
                 user.hashed_password = await hash_password(PASSWORD)
                 await session.commit()
             user_id: int = user.id
-        await app.state.cache.backend.close()  # the in-memory cache: forget every entry
+        await app.state.resources.cache.backend.close()  # the in-memory cache: forget every entry
         return user_id
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response, status
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.database import ping_database
-from app.dependencies import CacheDep
+from app.dependencies import CacheDep, resources
 from app.schema_check import checked_schema
 from app.schemas.health import Health
 
@@ -24,7 +24,7 @@ CHECK_TIMEOUT_SECONDS = 2
 async def health(request: Request, cache: CacheDep, response: Response) -> Health:
     # A degraded cache is reported, not fatal: the app still answers from the database.
     cache_status = await cache.ping()
-    engine = request.app.state.engine
+    engine = resources(request).engine
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
             # One round trip, no session: a probe that costs what it checks.

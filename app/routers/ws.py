@@ -12,9 +12,9 @@ from pydantic import ValidationError
 
 from app.cache import Cache
 from app.config import Settings
-from app.dependencies import CacheDep, SettingsDep
+from app.dependencies import CacheDep, SettingsDep, resources
 from app.exceptions import InvalidCredentials
-from app.realtime import ROOM_NAME, Broker, event
+from app.realtime import ROOM_NAME, event
 from app.schemas.chat import ChatInput
 from app.schemas.principal import Principal
 from app.services.user_service import UserService
@@ -41,7 +41,7 @@ async def chat(
 ) -> None:
     """Browsers cannot set headers on a WebSocket, so the token comes in the query string.
     The settings and the cache come from the same dependencies as the HTTP routes'."""
-    broker: Broker = websocket.app.state.broker
+    broker = resources(websocket).broker
     user = await _authorize(websocket, room, token, settings, cache)
     if user is None:
         # Closing before accept() refuses the handshake: the client gets HTTP 403.
@@ -126,7 +126,7 @@ async def _authorize(
         return None
     try:
         claims = decode_access_token(token, settings.jwt_secret)
-        async with websocket.app.state.sessionmaker() as session:
+        async with resources(websocket).sessionmaker() as session:
             return await UserService.for_session(session, cache).get_active(
                 claims.user_id, claims.generation
             )

@@ -6,6 +6,7 @@ import re
 import secrets
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -29,7 +30,7 @@ async def test_health_is_503_when_the_database_is_gone(settings: Settings) -> No
     async with AppClient(create_app(settings)) as client:
         # Swap in an engine for a server that is not there (nothing listens on port 1).
         gone = create_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none")
-        client.app.state.engine = gone
+        client.app.state.resources = replace(client.app.state.resources, engine=gone)
         response = await client.get("/health")
         await gone.dispose()
     assert response.status_code == 503

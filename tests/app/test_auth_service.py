@@ -17,9 +17,9 @@ async def test_login_gives_a_token_and_spends_the_budget_on_failures(
     ann = await register("ann")
     app = client.app
     settings = app.state.settings
-    async with app.state.sessionmaker() as session:
-        users = UserService.for_session(session, app.state.cache)
-        auth = AuthService(users, app.state.login_limiter, settings)
+    async with app.state.resources.sessionmaker() as session:
+        users = UserService.for_session(session, app.state.resources.cache)
+        auth = AuthService(users, app.state.resources.login_limiter, settings)
 
         token = await auth.login("ann@example.com", PASSWORD, "192.0.2.7")
         assert decode_access_token(token.access_token, settings.jwt_secret).user_id == ann["id"]

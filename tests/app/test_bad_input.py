@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -174,7 +175,7 @@ async def test_an_unavailable_database_is_json_503_with_one_line_per_request(
     app: FastAPI, caplog: pytest.LogCaptureFixture
 ) -> None:
     gone = create_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none")
-    app.state.sessionmaker = create_sessionmaker(gone)
+    app.state.resources = replace(app.state.resources, sessionmaker=create_sessionmaker(gone))
     body = {"email": "secret-name@example.com", "username": "secretname", "password": PASSWORD}
     try:
         async with AppClient(app, lifespan=False) as client:

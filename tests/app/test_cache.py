@@ -50,7 +50,7 @@ def item_queries(app: FastAPI) -> Iterator[list[str]]:
         if "FROM items" in statement:
             seen.append(statement)
 
-    engine = app.state.engine.sync_engine
+    engine = app.state.resources.engine.sync_engine
     event.listen(engine, "before_cursor_execute", record)
     try:
         yield seen
@@ -90,7 +90,7 @@ async def test_keys_are_namespaced_versioned_and_expire(
     alice = await _user(http, "alice")
     item_id = await _item(http, alice)
     await http.get(f"/api/v1/items/{item_id}", headers=alice)
-    backend = cached_app.state.cache.backend
+    backend = cached_app.state.resources.cache.backend
     key = f"kit:v1:item:{item_id}"
     assert key == cache_key("item", item_id)
     stored = await backend.get(key)

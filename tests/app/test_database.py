@@ -27,7 +27,7 @@ async def test_health_costs_one_statement(client: httpx.AsyncClient, app: Any) -
     def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         sent.append(statement)
 
-    engine = app.state.engine.sync_engine
+    engine = app.state.resources.engine.sync_engine
     event.listen(engine, "before_cursor_execute", record)
     try:
         response = await client.get("/health")

@@ -37,7 +37,7 @@ async def test_a_failed_start_up_closes_the_engine_the_broker_and_every_redis_cl
         async with AppClient(app):
             pass
     state = app.state
-    assert state.broker._task.done()  # the subscriber task is gone
-    assert state.engine.pool.checkedin() == 0  # disposed: no pooled connection left
+    assert state.resources.broker._task.done()  # the subscriber task is gone
+    assert state.resources.engine.pool.checkedin() == 0  # disposed: no pooled connection left
     assert await _clients_on(admin, db) == before  # cache, counters, publisher and subscriber
     await admin.aclose()

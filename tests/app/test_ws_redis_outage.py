@@ -36,8 +36,8 @@ async def test_rooms_resubscribe_after_a_redis_restart(settings: Settings) -> No
             with redis_server(port):
                 deadline = time.monotonic() + 15
                 while not (
-                    first_app.state.broker.subscribed.is_set()
-                    and second_app.state.broker.subscribed.is_set()
+                    first_app.state.resources.broker.subscribed.is_set()
+                    and second_app.state.resources.broker.subscribed.is_set()
                 ):
                     assert time.monotonic() < deadline, "did not resubscribe"
                     await asyncio.sleep(0.1)

@@ -40,7 +40,7 @@ def item_queries(app: Any) -> Iterator[list[str]]:
         if "items" in statement.lower():
             seen.append(statement)
 
-    engine = app.state.engine.sync_engine
+    engine = app.state.resources.engine.sync_engine
     event.listen(engine, "before_cursor_execute", record)
     try:
         yield seen

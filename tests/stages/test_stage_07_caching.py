@@ -27,7 +27,7 @@ def item_queries(app: Any) -> Iterator[list[str]]:
         if "FROM items" in statement:
             seen.append(statement)
 
-    engine = app.state.engine.sync_engine
+    engine = app.state.resources.engine.sync_engine
     event.listen(engine, "before_cursor_execute", record)
     try:
         yield seen
@@ -83,7 +83,7 @@ async def test_an_authenticated_hit_makes_no_query_at_all(
     def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         seen.append(statement)
 
-    engine = app.state.engine.sync_engine
+    engine = app.state.resources.engine.sync_engine
     event.listen(engine, "before_cursor_execute", record)
     try:
         for path in (url, f"{USERS_URL}me"):
@@ -117,7 +117,7 @@ async def test_keys_are_namespaced_versioned_and_expire(
     await client.get(f"{ITEMS_URL}{item_id}", headers=alice)
     key = f"kit:v1:item:{item_id}"
     assert cache_key("item", item_id) == key
-    backend = app.state.cache.backend
+    backend = app.state.resources.cache.backend
     stored = await backend.get(key)
     assert stored is not None
     assert ItemResponse.model_validate_json(stored).id == item_id
@@ -149,7 +149,7 @@ async def test_deleting_a_user_drops_their_cached_items(
     assert (await client.get(f"{ITEMS_URL}{item_id}", headers=root)).status_code == 200
     me = (await client.get(f"{USERS_URL}me", headers=alice)).json()
     assert (await client.delete(f"{USERS_URL}{me['id']}", headers=root)).status_code == 204
-    assert await app.state.cache.backend.get(cache_key("item", item_id)) is None
+    assert await app.state.resources.cache.backend.get(cache_key("item", item_id)) is None
     assert (await client.get(f"{ITEMS_URL}{item_id}", headers=root)).status_code == 404
 
 
