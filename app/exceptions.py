@@ -14,14 +14,22 @@ class DomainError(Exception):
 
 
 class NotFound(DomainError):
+    """No such thing, or none the caller may know about (someone else's item): a 404."""
+
     detail = "Not found"
 
 
 class PermissionDenied(DomainError):
+    """The caller is known but may not do this (another user's account, a superuser's
+    action): a 403."""
+
     detail = "Not enough permissions"
 
 
 class Conflict(DomainError):
+    """The change would break a uniqueness rule: a 409. The repositories raise it for a
+    broken unique constraint, so a race between two requests ends here too."""
+
     detail = "Already exists"
 
 
@@ -30,6 +38,8 @@ class EmailAlreadyRegistered(Conflict):
 
 
 class UsernameAlreadyTaken(Conflict):
+    """Usernames are unique whatever their case: `Alice` takes `alice` too."""
+
     detail = "Username already taken"
 
 
@@ -50,6 +60,8 @@ class RateLimited(DomainError):
 
 
 class TooManyLoginAttempts(RateLimited):
+    """Failed logins spent one of the budgets of lesson 06's `LoginRateLimiter`."""
+
     detail = "Too many failed login attempts, try again later"
 
 

@@ -25,7 +25,8 @@ class UserService:
 
     @classmethod
     def for_session(cls, session: AsyncSession, cache: Cache) -> "UserService":
-        """The one way the app builds this service: routes, the WebSocket route, start-up."""
+        """The one way the app builds this service: the routes' dependency, the WebSocket route
+        (who a token names) and start-up (the first superuser) all call it."""
         return cls(UserRepository(session), cache)
 
     async def register(self, data: UserCreate, *, is_superuser: bool = False) -> UserResponse:

@@ -41,3 +41,30 @@ async def test_a_failed_start_up_closes_the_engine_the_broker_and_every_redis_cl
     assert state.resources.engine.pool.checkedin() == 0  # disposed: no pooled connection left
     assert await _clients_on(admin, db) == before  # cache, counters, publisher and subscriber
     await admin.aclose()
+
+
+async def test_the_resources_live_in_one_typed_frozen_object(settings: Settings) -> None:
+    """What the lifespan opens is `app.state.resources`, and nothing else lands on app.state:
+    HTTP routes (through their dependencies) and the WebSocket route reach the same objects."""
+    import dataclasses
+
+    from fastapi.requests import HTTPConnection
+
+    from app.dependencies import get_cache, resources
+    from app.main import Resources
+
+    app = create_app(settings)
+    async with AppClient(app) as client:
+        opened = app.state.resources
+        assert isinstance(opened, Resources)
+        fields = {field.name for field in dataclasses.fields(Resources)}
+        assert fields == {"engine", "sessionmaker", "login_limiter", "cache", "broker", "mailer"}
+        stray = fields & set(vars(app.state)["_state"])
+        assert not stray, f"resources stored loose on app.state: {stray}"
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            opened.cache = None  # type: ignore[misc]
+        http = HTTPConnection({"type": "http", "app": app, "headers": []})
+        websocket = HTTPConnection({"type": "websocket", "app": app, "headers": []})
+        assert resources(http) is resources(websocket) is opened
+        assert await get_cache(websocket) is opened.cache
+        assert (await client.get("/health")).status_code == 200
