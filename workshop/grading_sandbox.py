@@ -43,6 +43,9 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 MARKER_ENV = "KIT_GRADING_JOB"
+# Set in every job: graded runs hash passwords at argon2's lightest cost (light_hashing.py).
+# (This file runs as a script too, with the standard library only: it imports nothing of ours.)
+LIGHT_HASHING_ENV = "KIT_LIGHT_HASHING"
 FIRST_UID = 61000  # job uids: a block of UID_BLOCK from here per grader; no passwd entry needed
 # Each grader (a `grade` or `progress` run) claims a block of its own, so two of them on one
 # machine never share a uid: reaping a job by uid must not kill another grader's job.
@@ -99,6 +102,7 @@ def clean_env(home: Path, marker: str, extra: Mapping[str, str] | None = None) -
         "PYTHONHASHSEED": "0",
         "MALLOC_ARENA_MAX": "2",  # threads' malloc arenas would eat the address-space limit
         MARKER_ENV: marker,
+        LIGHT_HASHING_ENV: "1",
     }
     return env | dict(extra or {})
 

@@ -156,6 +156,7 @@ PRELOAD = (
     "xml.etree.ElementTree",
     "workshop.appclient",
     "workshop.exercise_plugin",
+    "workshop.light_hashing",
     "workshop.grading_job",
     "workshop.grading_engine",
     "workshop.runner",

@@ -36,7 +36,8 @@ LEAN_PYTEST_ENV = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 
 def pytest_command(*args: str) -> list[str]:
     """`python -m pytest` with only the plugins the kit's tests use (env: LEAN_PYTEST_ENV)."""
-    return [*PYTEST, "-p", "asyncio", "-p", "no:cacheprovider", *args]
+    plugins = ["-p", "asyncio", "-p", "no:cacheprovider", "-p", "workshop.light_hashing"]
+    return [*PYTEST, *plugins, *args]
 
 
 PYTEST = (sys.executable, "-m", "pytest")

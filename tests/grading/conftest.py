@@ -33,6 +33,16 @@ async def test_private_count_is_an_integer(stage_client: httpx.AsyncClient) -> N
 
 
 @pytest.mark.exercise("06.1", points=1)
+async def test_private_passwords_hash_at_the_light_cost() -> None:
+    """MARKER-PRIVATE-DOCSTRING-LIGHT (workshop/light_hashing.py, in every graded run)"""
+    from app.utils.security import pwd_context, verify_password
+
+    hashed = pwd_context.hash("a-long-password")
+    assert hashed.startswith("$argon2id$v=19$m=1024,t=1,p=1$"), hashed
+    assert await verify_password("a-long-password", hashed)
+
+
+@pytest.mark.exercise("06.1", points=1)
 async def test_private_always_fails() -> None:
     """MARKER-PRIVATE-DOCSTRING-TWO"""
     assert False, "MARKER-PRIVATE-FAILURE"
