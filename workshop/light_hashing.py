@@ -1,14 +1,14 @@
 """A pytest plugin for graded runs: the app's password hashing at argon2's lightest cost.
 
 Loaded in every check and stage run (`workshop.runner.pytest_command`), active only when
-LIGHT_HASHING_ENV is set, which the grader's sandbox does (`grading_sandbox.clean_env`). Checks
-register and log users in by the hundred, and every app start-up hashes the first superuser's
-password: at OWASP's parameters (19 MiB, 2 passes) that was half of a stage run's time (lesson
-06's stage tests: 4.4 s, 2.1 s light), and it proves nothing a check looks at. So once the
-learner's `app/utils/security.py` has run, its `pwd_context` is updated in place to argon2 with 1 MiB and one pass: hashes are still
-argon2id and still verify, only cheaper, as Django's test settings do with a fast hasher. The
-learner's code is not touched and nothing else changes. A learner's own `workshop check`
-runs and the kit's own tests keep the real parameters.
+LIGHT_HASHING_ENV is set, which the grader's sandbox does (`grading_sandbox.clean_env`).
+Checks register and log users in by the hundred, and every app start-up hashes the first
+superuser's password: at OWASP's parameters (19 MiB, 2 passes) that was half of a stage run's
+time (lesson 06's stage tests: 4.4 s, 2.1 s light), and it proves nothing a check looks at.
+So once the learner's `app/utils/security.py` has run, its `pwd_context` is updated in place
+to argon2 with 1 MiB and one pass: hashes are still argon2id and still verify, only cheaper,
+as Django's test settings do with a fast hasher. The learner's code is not touched. A
+learner's own `workshop check` runs and the kit's own tests keep the real parameters.
 """
 
 import importlib.abc
