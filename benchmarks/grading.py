@@ -27,6 +27,7 @@ import resource
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from collections import Counter
 from typing import Any
@@ -160,6 +161,52 @@ def _cpu() -> float:
     return mine.ru_utime + mine.ru_stime + children.ru_utime + children.ru_stime
 
 
+class Busy:
+    """Samples the machine's CPU use (/proc/stat) while grading runs, so the idle share can be
+    told apart over time: a start-up cost, a tail of hung jobs, or gaps throughout."""
+
+    def __init__(self, every: float = 1.0) -> None:
+        self.every = every
+        self.samples: list[tuple[float, float]] = []  # (seconds since start, busy share)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    @staticmethod
+    def _ticks() -> tuple[int, int]:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:]]
+        idle = fields[3] + fields[4]  # idle, iowait
+        return sum(fields[:8]) - idle, sum(fields[:8])
+
+    def _sample(self) -> None:
+        started, (busy, total) = time.monotonic(), self._ticks()
+        while not self._stop.wait(self.every):
+            now_busy, now_total = self._ticks()
+            share = (now_busy - busy) / max(1, now_total - total)
+            self.samples.append((time.monotonic() - started, share))
+            busy, total = now_busy, now_total
+
+    def __enter__(self) -> "Busy":
+        if Path("/proc/stat").exists():
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def tenths(self) -> list[float]:
+        """The mean busy share of the machine in each tenth of the run."""
+        if not self.samples:
+            return []
+        end = self.samples[-1][0]
+        slices: list[list[float]] = [[] for _ in range(10)]
+        for at, share in self.samples:
+            slices[min(9, int(at / end * 10))].append(share)
+        return [sum(part) / len(part) if part else 0.0 for part in slices]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--learners", type=int, default=30)
@@ -175,7 +222,8 @@ def main() -> int:
         load_before = os.getloadavg()[0]
         cpu_before = _cpu()
         started = time.monotonic()
-        result = grading.grade(KIT, submissions, out, jobs=args.jobs, timeout=args.timeout)
+        with Busy() as busy:
+            result = grading.grade(KIT, submissions, out, jobs=args.jobs, timeout=args.timeout)
         wall = time.monotonic() - started
         cpu = _cpu() - cpu_before
         load_after = os.getloadavg()[0]
@@ -212,6 +260,9 @@ def main() -> int:
     print(f"pytest start-up {how}: {startup:.2f} s per run x {pytest_runs} runs = "
           f"{pytest_runs * startup:.0f} s, {share:.0%} of {cores} (fresh interpreter: "
           f"{fresh:.2f} s, forked: {forked:.2f} s)")  # fmt: skip
+    if tenths := busy.tenths():
+        shares = " ".join(f"{share:.0%}" for share in tenths)
+        print(f"machine busy, each tenth of the run: {shares}")
     print(f"isolation: {result.isolation}")
     return 0
 
