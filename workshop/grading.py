@@ -299,10 +299,12 @@ def without_job(learner: str, exercise: Any, status: str, detail: str, private: 
 
 
 # Every POLL seconds a job's CPU use is read. A job that used less than IDLE of a core over
-# the last poll is waiting, most often on a hang (a sleep at import or in a route) that only
-# its time limit will end: it gives its core to the next job and keeps its own limits.
+# the last poll is mostly waiting: on a hang (a sleep at import or in a route) that only its
+# time limit will end, or on its checks' own waits (a WebSocket receive with a timeout). It
+# gives its core to the next job and keeps its own limits. At 0.2 the half-idle jobs kept
+# their cores: benchmarks/grading.py took 303-306 s, 272-281 s at 0.5 (2026-12-04).
 POLL = 1.0
-IDLE = 0.2
+IDLE = 0.5
 # How many waiting jobs may sit beside the `jobs` running ones (each holds a job uid).
 WAITING_PER_JOB = 3
 # Fork jobs from a fork server as root (False: every job exec'd through the trampoline).
