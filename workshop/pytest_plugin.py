@@ -1,12 +1,13 @@
 """A pytest plugin: lesson notebooks executed by nbval write into a temporary workspace, and
-with pytest-xdist (`-n 2`) every worker gets services of its own.
+with pytest-xdist (`-n auto`) every worker gets services of its own.
 
 Workers run tests side by side, and the suite's services are shared state: app tests wipe the
 PostgreSQL database between tests, and Redis tests flush their database and listen to every
 chat channel (Redis pub/sub ignores database numbers). So the first worker keeps the
 configured ones, and each other worker gets a PostgreSQL database of its own next to
 `TEST_DATABASE_URL`'s (created when missing) and a Redis server of its own (Debian's
-`redis-server`, on a free port, kept in memory, stopped at the end). A notebook's cells run in
+`redis-server`, on a free port, kept in memory, stopped at the end; without that command the
+workers share REDIS_URL's server). A notebook's cells run in
 order in one kernel, so the suite runs with `--dist loadfile`: a file goes to one worker whole.
 """
 
@@ -17,6 +18,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -80,8 +82,7 @@ def _own_redis(url: str) -> str:
         stdout=subprocess.DEVNULL,
     )  # fmt: skip
     _servers.append(server)
-    database = url.rsplit("/", 1)[1] if url.count("/") > 2 else "0"
-    own = f"redis://127.0.0.1:{port}/{database}"
+    own = f"redis://127.0.0.1:{port}/{urlsplit(url).path.strip('/') or '0'}"
     deadline = time.monotonic() + 10
     while True:
         try:
